@@ -1,0 +1,1 @@
+"""Turn policy documents into searchable passages and search them."""

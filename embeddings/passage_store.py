@@ -1,0 +1,101 @@
+"""Passage text, metadata and sentence vectors in SQLite (no pickle: JSON and raw float32)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+
+from embeddings.passage import Passage
+
+SCHEMA = """
+CREATE TABLE passages (
+    id INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    doc TEXT NOT NULL,
+    title TEXT NOT NULL,
+    section TEXT NOT NULL,      -- JSON list of headings
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    list_id TEXT,
+    sentences TEXT NOT NULL,    -- JSON list of [start, end]
+    metadata TEXT NOT NULL,     -- JSON object
+    content_hash TEXT NOT NULL,
+    sentence_vectors BLOB NOT NULL  -- float32, n_sentences x dimension
+);
+CREATE INDEX passages_doc ON passages(doc, position);
+"""
+
+
+def write_passages(
+    path: Path,
+    rows: Iterable[tuple[Passage, str, np.ndarray]],
+) -> None:
+    """Create a new store at `path` from (passage, content hash, sentence vectors) rows."""
+    conn = sqlite3.connect(path)
+    try:
+        conn.executescript(SCHEMA)
+        conn.executemany(
+            "INSERT INTO passages VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            (
+                (
+                    p.id,
+                    p.key,
+                    p.doc,
+                    p.title,
+                    json.dumps(list(p.section)),
+                    p.text,
+                    p.source,
+                    p.position,
+                    p.kind,
+                    p.list_id,
+                    json.dumps([list(s) for s in p.sentences]),
+                    json.dumps(p.metadata, sort_keys=True),
+                    digest,
+                    np.ascontiguousarray(vectors, dtype=np.float32).tobytes(),
+                )
+                for p, digest, vectors in rows
+            ),
+        )
+        conn.commit()
+    finally:
+        conn.close()
+
+
+def read_passages(path: Path, dimension: int) -> tuple[list[Passage], dict[int, str], dict[int, np.ndarray]]:
+    """All passages in document order, their content hashes, and their sentence vectors."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT id, key, doc, title, section, text, source, position, kind, list_id, sentences, "
+            "metadata, content_hash, sentence_vectors FROM passages ORDER BY doc, position"
+        ).fetchall()
+    finally:
+        conn.close()
+    passages: list[Passage] = []
+    hashes: dict[int, str] = {}
+    vectors: dict[int, np.ndarray] = {}
+    for row in rows:
+        passage = Passage(
+            id=row[0],
+            key=row[1],
+            doc=row[2],
+            title=row[3],
+            section=tuple(json.loads(row[4])),
+            text=row[5],
+            source=row[6],
+            position=row[7],
+            kind=row[8],
+            list_id=row[9],
+            sentences=tuple((int(a), int(b)) for a, b in json.loads(row[10])),
+            metadata=json.loads(row[11]),
+        )
+        passages.append(passage)
+        hashes[passage.id] = row[12]
+        vectors[passage.id] = np.frombuffer(row[13], dtype=np.float32).reshape(-1, dimension)
+    return passages, hashes, vectors

@@ -1,0 +1,45 @@
+"""FAISS inner-product index over L2-normalized float32 vectors with int64 ids."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+
+class VectorIndex:
+    """A tiny interface over FAISS: add, remove, search, save, load, count."""
+
+    def __init__(self, dimension: int, index: faiss.Index | None = None) -> None:
+        self.dimension = dimension
+        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+
+    def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
+        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
+            raise ValueError(f"expected vectors of dimension {self.dimension}, got shape {vectors.shape}")
+        self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+
+    def remove(self, ids: np.ndarray) -> int:
+        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+
+    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each of shape (n_queries, k); missing results have id -1."""
+        k = max(1, min(k, self.count))
+        queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        scores, ids = self._index.search(queries, k)
+        return scores, ids
+
+    @property
+    def count(self) -> int:
+        return int(self._index.ntotal)
+
+    def save(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+    @classmethod
+    def load(cls, path: Path, mmap: bool = False) -> VectorIndex:
+        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
+        index = faiss.read_index(str(path), flags)
+        return cls(index.d, index)
