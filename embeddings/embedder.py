@@ -52,6 +52,9 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = resolve_model_path(name)
         from sentence_transformers import SentenceTransformer  # slow import: only when a model is needed
+        from transformers.utils import logging as transformers_logging
+
+        transformers_logging.disable_progress_bar()  # "Loading weights" bars on every start
 
         log.info("loading embedding model %s from %s", name, path)
         try:

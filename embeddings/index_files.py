@@ -12,7 +12,9 @@ in use.
 
 from __future__ import annotations
 
+import functools
 import json
+import re
 import logging
 import shutil
 import tempfile
@@ -26,6 +28,7 @@ import numpy as np
 
 from embeddings.atomic import atomic_write_text, fsync_path
 from embeddings.errors import IndexError_
+from embeddings.lexical import LexicalIndex
 from embeddings.passage import Passage
 from embeddings.passage_store import read_passages, write_passages
 from embeddings.vector_index import VectorIndex
@@ -36,6 +39,7 @@ FORMAT_VERSION = 1
 REBUILD_HINT = "rebuild it with: policybot index --full"
 KEEP_VERSIONS = 2
 STALE_TEMP_SECONDS = 3600
+_WORDS = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -66,8 +70,14 @@ class LoadedIndex:
     sentence_vectors: dict[int, np.ndarray]
     path: Path
     lists: dict[str, list[Passage]] = field(default_factory=dict)
+    order: list[int] = field(default_factory=list)  # passage ids in corpus (document) order
+    positions: dict[int, int] = field(default_factory=dict)  # passage id -> place in `order`
+    lexical: LexicalIndex = field(init=False)
 
     def __post_init__(self) -> None:
+        self.order = list(self.passages)
+        self.positions = {pid: i for i, pid in enumerate(self.order)}
+        self.lexical = LexicalIndex([self.passages[pid].context_text() for pid in self.order])
         grouped: dict[str, list[Passage]] = defaultdict(list)
         for passage in self.passages.values():
             if passage.list_id:
@@ -80,6 +90,15 @@ class LoadedIndex:
 
     def countries(self) -> set[str]:
         return {str(p.metadata["country"]) for p in self.passages.values() if p.metadata.get("country")}
+
+    @functools.cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every lower-case word of the passages, headings and metadata, for name checks."""
+        words: set[str] = set()
+        for p in self.passages.values():
+            text = " ".join((p.title, *p.section, p.text, *map(str, p.metadata.values())))
+            words.update(_WORDS.findall(text.lower()))
+        return frozenset(words)
 
     def passage_vector(self, passage_id: int) -> np.ndarray:
         return np.asarray(self.vectors._index.reconstruct(int(passage_id)), dtype=np.float32)

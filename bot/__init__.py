@@ -1,0 +1,1 @@
+"""PolicyBot's front ends and the answerer they share."""

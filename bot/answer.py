@@ -1,0 +1,74 @@
+"""What the answerer returns: quotes, the sources they cite, or an abstention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from embeddings.passage import Passage
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A numbered source: the passage quoted (or, when abstaining, a near one)."""
+
+    number: int
+    passage: Passage
+    score: float
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence copied verbatim from the passage of citation `citation`."""
+
+    text: str
+    citation: int
+    list_item: bool = False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An extractive answer, or an abstention that lists the nearest sources."""
+
+    question: str
+    quotes: tuple[Quote, ...]
+    citations: tuple[Citation, ...]
+    abstained: bool
+    reason: str = ""
+    index_version: str = ""
+
+    @property
+    def text(self) -> str:
+        """The answer as plain text with [n] markers; list items on their own lines."""
+        if self.abstained:
+            return f"The knowledge base does not cover this question ({self.reason})."
+        parts: list[str] = []
+        for quote in self.quotes:
+            piece = f"{quote.text} [{quote.citation}]"
+            if quote.list_item:
+                parts.append(f"\n- {piece}")
+            else:
+                parts.append(("\n" if parts and parts[-1].startswith("\n- ") else " ") + piece)
+        return "".join(parts).strip()
+
+    def to_dict(self) -> dict[str, object]:
+        """A JSON-ready form for `ask --json` and logs."""
+        return {
+            "question": self.question,
+            "answer": self.text,
+            "abstained": self.abstained,
+            "reason": self.reason,
+            "index_version": self.index_version,
+            "quotes": [{"text": q.text, "citation": q.citation} for q in self.quotes],
+            "sources": [
+                {
+                    "number": c.number,
+                    "passage_id": c.passage.key,
+                    "title": c.passage.title,
+                    "section": c.passage.section_label,
+                    "source": c.passage.source,
+                    "score": round(c.score, 4),
+                    "text": c.passage.text,
+                }
+                for c in self.citations
+            ],
+        }

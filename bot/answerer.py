@@ -1,0 +1,149 @@
+"""The answerer shared by every front end: retrieve, pick sentences, cite them, or abstain.
+
+There is no language model: every sentence of an answer is copied verbatim from a cited
+passage, so the bot never states anything its sources do not say.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.abstention import unknown_names, unsupported_country, unsupported_year
+from bot.answer import Answer, Citation, Quote
+from bot.config import AnswerConfig
+from embeddings.errors import PolicyBotError
+from embeddings.passage import Passage, Span
+from embeddings.retrieval import Hit, Retriever
+
+_LIST_CUES = re.compile(
+    r"\b(all|list|every|each|enumerate|what are|which are|name the|\d{1,2}|two|three|four|five|six|seven|eight|"
+    r"nine|ten|objectives|goals|pillars|recommendations|priorities|steps)\b",
+    re.IGNORECASE,
+)
+
+
+class QuestionError(PolicyBotError):
+    """The question cannot be answered as asked (empty, too long)."""
+
+
+@dataclass
+class _Group:
+    """Sentences quoted from one passage, in reading order."""
+
+    passage: Passage
+    score: float
+    spans: list[Span]
+    list_item: bool = False
+
+
+class Answerer:
+    """Answers questions from a retriever's index; one instance serves Slack, the REPL and the CLI."""
+
+    def __init__(self, retriever: Retriever, settings: AnswerConfig, top_k: int = 5) -> None:
+        self.retriever = retriever
+        self.settings = settings
+        self.top_k = top_k
+
+    def ask(self, question: str, k: int | None = None) -> Answer:
+        """Answer `question` with verbatim quotes and citations, or abstain with the nearest sources."""
+        question = check_question(question, self.settings.max_question_chars)
+        query, hits = self.retrieve(question, k)
+        version = self.retriever.index.version
+        reason = self.abstention_reason(question, hits)
+        if reason:
+            nearest = hits[: self.settings.nearest_sources]
+            citations = tuple(Citation(i, h.passage, h.score) for i, h in enumerate(nearest, start=1))
+            return Answer(question, (), citations, abstained=True, reason=reason, index_version=version)
+        groups = self._select(question, query, self._candidates(hits))
+        citations: list[Citation] = []
+        quotes: list[Quote] = []
+        for group in groups:
+            number = len(citations) + 1
+            citations.append(Citation(number, group.passage, group.score))
+            for start, end in group.spans:
+                quotes.append(Quote(group.passage.text[start:end], number, group.list_item))
+        return Answer(question, tuple(quotes), tuple(citations), abstained=False, index_version=version)
+
+    def retrieve(self, question: str, k: int | None = None) -> tuple[np.ndarray, list[Hit]]:
+        """The question's embedding and its best passages."""
+        query = self.retriever.embed_query(question)
+        return query, self.retriever.search(question, query, max(k or self.top_k, self.settings.max_passages))
+
+    def abstention_reason(self, question: str, hits: list[Hit], threshold: float | None = None) -> str:
+        """Why the knowledge base cannot answer, or "" when it can."""
+        threshold = self.settings.abstain_below if threshold is None else threshold
+        if not hits:
+            return "the index holds no passages"
+        best = max(h.score for h in hits)
+        if best < threshold:
+            return f"no passage is close enough: best match {best:.2f}, threshold {threshold:.2f}"
+        return self.guard_reason(question, hits)
+
+    def guard_reason(self, question: str, hits: list[Hit]) -> str:
+        """Abstain when the question names a country, year or name the sources lack."""
+        names = unknown_names(question, self.retriever.index.vocabulary)
+        if names:
+            return f"no document mentions {', '.join(names)}"
+        country = unsupported_country(question, self.retriever.index.countries())
+        if country:
+            return f"it holds no documents about {country}"
+        year = unsupported_year(question, (h.passage for h in self._candidates(hits)))
+        if year:
+            return f"its closest passages say nothing about {year}"
+        return ""
+
+    def _candidates(self, hits: list[Hit]) -> list[Hit]:
+        """The top hit, and the next few when they are nearly as good."""
+        floor = hits[0].fused - self.settings.passage_margin
+        return [hits[0]] + [h for h in hits[1 : self.settings.max_passages] if h.fused >= floor]
+
+    def _select(self, question: str, query: np.ndarray, candidates: list[Hit]) -> list[_Group]:
+        """Pick the best sentences; expand a list when the question asks for all of it."""
+        index = self.retriever.index
+        wants_list = bool(_LIST_CUES.search(question))
+        scored = [(hit, index.sentence_vectors[hit.passage.id] @ query) for hit in candidates]
+        best = max(float(s.max()) for _, s in scored)
+        groups: list[_Group] = []
+        expanded: set[str] = set()
+        budget = self.settings.max_sentences
+        for rank, (hit, scores) in enumerate(scored):
+            passage = hit.passage
+            if wants_list and passage.list_id and passage.list_id in index.lists:
+                if passage.list_id not in expanded:
+                    expanded.add(passage.list_id)
+                    groups.extend(_list_groups(index.lists[passage.list_id], hit.score))
+                continue
+            keep = [i for i in np.argsort(-scores) if scores[i] >= best - self.settings.sentence_margin]
+            if rank == 0 and not keep:
+                keep = [int(np.argmax(scores))]
+            keep = sorted(keep[: max(budget, 1 if rank == 0 else 0)])
+            if keep:
+                budget -= len(keep)
+                groups.append(_Group(passage, hit.score, [passage.sentences[i] for i in keep]))
+        return groups
+
+
+def _list_groups(members: list[Passage], score: float) -> list[_Group]:
+    """A whole list in reading order: the last sentence of its lead-in, then every item."""
+    groups = []
+    for passage in members:
+        if passage.kind == "list_item":
+            groups.append(_Group(passage, score, list(passage.sentences), list_item=True))
+        else:
+            groups.append(_Group(passage, score, [passage.sentences[-1]]))
+    return groups
+
+
+def check_question(question: str, max_chars: int) -> str:
+    """The question, trimmed; empty or over-long questions get a short, clear hint."""
+    text = " ".join(question.split()) if len(question) <= max_chars * 2 else question.strip()
+    if not text:
+        raise QuestionError('Ask a question in words, for example: policybot ask "What pillars do the AMP recommendations rest on?"')
+    if len(text) > max_chars:
+        raise QuestionError(
+            f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask it in a sentence or two."
+        )
+    return text

@@ -1,0 +1,195 @@
+"""`policybot`: index the knowledge, ask questions, run the REPL, evaluate."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from bot.config import Settings, load_settings
+from embeddings.errors import PolicyBotError
+
+log = logging.getLogger("policybot")
+
+DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "eval.yaml"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the console script; returns the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        settings = load_settings(args.config)
+        handler: Callable[[argparse.Namespace, Settings], int] = args.handler
+        return handler(args, settings)
+    except PolicyBotError as exc:
+        print(f"policybot: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        sys.stderr.close()
+        return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policybot", description="Answers policy questions from a curated knowledge base, with citations.")
+    parser.add_argument("--config", type=Path, help="config file (default: ./config.yaml or $POLICYBOT_CONFIG)")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+    sub = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    p = sub.add_parser("index", help="build or update the index from the knowledge folder")
+    p.add_argument("--full", action="store_true", help="re-embed everything instead of only what changed")
+    p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser("ask", help="answer one question")
+    p.add_argument("question", help="the question, in quotes")
+    p.add_argument("-k", type=int, help="passages to retrieve (default: retrieval.top_k)")
+    p.add_argument("--json", action="store_true", help="print the answer as JSON, for scripts")
+    p.set_defaults(handler=cmd_ask)
+
+    p = sub.add_parser("repl", help="ask questions interactively")
+    p.set_defaults(handler=cmd_repl)
+
+    p = sub.add_parser("eval", help="score retrieval and abstention on the evaluation set")
+    p.add_argument("--set", type=Path, default=DEFAULT_EVAL_SET, help="evaluation YAML")
+    p.add_argument("--sweep", action="store_true", help="also show abstention across thresholds")
+    p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    p.set_defaults(handler=cmd_eval)
+
+    p = sub.add_parser("run", help="build the index if missing, then start the Slack bot (tokens set) or the REPL")
+    p.set_defaults(handler=cmd_run)
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    for noisy in ("faiss.loader", "sentence_transformers", "httpx", "huggingface_hub", "bm25s"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine import load_embedder
+    from embeddings.indexing import build_index
+
+    embedder = load_embedder(settings)
+    bar = _ProgressBar()
+    try:
+        report = build_index(
+            settings.knowledge_dir,
+            settings.index_dir,
+            embedder,
+            settings.splitter.settings(),
+            full=args.full,
+            progress=bar.update,
+        )
+    finally:
+        bar.close()
+    for problem in report.problems:
+        print(f"skipped {problem}", file=sys.stderr)
+    if report.rebuilt_because:
+        print(f"full rebuild: {report.rebuilt_because}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.documents else 1
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.answerer import QuestionError, check_question
+    from bot.engine import build_answerer
+    from bot.render import render_text
+
+    try:
+        check_question(args.question, settings.answer.max_question_chars)  # before the slow model load
+    except QuestionError as exc:
+        print(f"policybot: {exc}", file=sys.stderr)
+        return 2
+    if args.k is not None and args.k < 1:
+        print("policybot: -k must be a positive number of passages", file=sys.stderr)
+        return 2
+    answer = build_answerer(settings).ask(args.question, k=args.k)
+    print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else render_text(answer))
+    return 0
+
+
+def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine import build_answerer
+    from bot.repl import run_repl, stream_reader, terminal_reader
+
+    answerer = build_answerer(settings)
+    reader = terminal_reader(settings.history_file) if sys.stdin.isatty() else stream_reader()
+    run_repl(answerer, reader, print)
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.engine import build_answerer
+    from bot.evaluation import evaluate, format_report, load_eval_set
+
+    cases = load_eval_set(args.set)
+    report = evaluate(build_answerer(settings), cases)
+    threshold = settings.answer.abstain_below
+    if args.json:
+        precision, recall, wrong, missed = report.abstention()
+        figures = {
+            "hit_at_1": report.hit_at_1(),
+            "recall_at_5": report.recall_at(5),
+            "mrr_at_10": report.mrr(),
+            "abstention_precision": precision,
+            "abstention_recall": recall,
+            "answerable_abstained": wrong,
+            "unanswerable_answered": missed,
+            "threshold": threshold,
+        }
+        print(json.dumps(figures, indent=2))
+    else:
+        sweep = [round(0.05 * i, 2) for i in range(1, 15)] if args.sweep else None
+        print(format_report(report, threshold, sweep))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.index_files import current_version_dir
+
+    if current_version_dir(settings.index_dir) is None:
+        print(f"No index in {settings.index_dir} yet: building it from {settings.knowledge_dir}.", file=sys.stderr)
+        status = cmd_index(argparse.Namespace(full=False), settings)
+        if status:
+            return status
+    if os.environ.get("SLACK_BOT_TOKEN"):
+        print("Slack tokens are set, but the Slack front end is not built yet; starting the REPL.", file=sys.stderr)
+    return cmd_repl(args, settings)
+
+
+class _ProgressBar:
+    """A tqdm bar with the real total, shown only on a terminal."""
+
+    def __init__(self) -> None:
+        self._bar = None
+        self._enabled = sys.stderr.isatty()
+        self._started = time.perf_counter()
+
+    def update(self, done: int, total: int) -> None:
+        if not self._enabled:
+            return
+        if self._bar is None:
+            from tqdm import tqdm
+
+            self._bar = tqdm(total=total, unit="text", desc="embedding", leave=False)
+        self._bar.update(done - self._bar.n)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,143 @@
+"""config.yaml, loaded once into one typed settings object.
+
+A bad value fails at start with the file, the key, the value and what was expected:
+`config.yaml: answer.abstain_below must be a number between 0 and 1, got 'high'`.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from embeddings.errors import PolicyBotError
+from embeddings.splitter import SplitterSettings
+
+DEFAULT_CONFIG = Path("config.yaml")
+CONFIG_ENV = "POLICYBOT_CONFIG"
+
+
+class ConfigError(PolicyBotError):
+    """config.yaml is missing, unreadable or holds a bad value."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class SplitterConfig(_Strict):
+    max_chars: int = Field(1200, ge=100, le=20000, description="longest passage, in characters")
+    min_chars: int = Field(1, ge=1, le=1000, description="shorter blocks are dropped")
+
+    def settings(self) -> SplitterSettings:
+        return SplitterSettings(max_chars=self.max_chars, min_chars=self.min_chars)
+
+
+class RetrievalConfig(_Strict):
+    top_k: int = Field(5, ge=1, le=100, description="passages retrieved per question")
+    lexical_weight: float = Field(0.2, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
+
+
+class AnswerConfig(_Strict):
+    abstain_below: float = Field(0.25, ge=0.0, le=1.0, description="abstain when the best passage scores lower")
+    max_sentences: int = Field(4, ge=1, le=20, description="most sentences quoted (lists may add items)")
+    max_passages: int = Field(3, ge=1, le=10, description="most passages quoted from")
+    passage_margin: float = Field(0.1, ge=0.0, le=1.0, description="quote passages this close to the best")
+    sentence_margin: float = Field(0.1, ge=0.0, le=1.0, description="quote sentences this close to the best")
+    max_question_chars: int = Field(2000, ge=10, le=100_000, description="longer questions are refused")
+    nearest_sources: int = Field(3, ge=1, le=10, description="sources shown when abstaining")
+
+
+class Settings(_Strict):
+    """Everything PolicyBot reads from config.yaml; paths are relative to that file."""
+
+    knowledge_dir: Path = Path("knowledge")
+    index_dir: Path = Path("index")
+    model: str = Field("all-MiniLM-L6-v2", min_length=1, description="sentence-transformers name or path")
+    batch_size: int = Field(32, ge=1, le=1024)
+    splitter: SplitterConfig = SplitterConfig()
+    retrieval: RetrievalConfig = RetrievalConfig()
+    answer: AnswerConfig = AnswerConfig()
+    history_file: Path = Path("~/.policybot_history")
+    config_path: Path | None = None
+
+
+def load_settings(path: Path | None = None) -> Settings:
+    """Read config.yaml (or $POLICYBOT_CONFIG); a missing default file means built-in defaults."""
+    explicit = path is not None or CONFIG_ENV in os.environ
+    path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+    if not path.is_file():
+        if explicit:
+            raise ConfigError(f"{path}: config file not found")
+        return _resolve(Settings(), Path.cwd(), None)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot be read ({exc})") from exc
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark is not None else ""
+        raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: expected 'key: value' settings at the top level, got {type(raw).__name__}")
+    try:
+        settings = Settings.model_validate(raw)
+    except ValidationError as exc:
+        raise ConfigError(_describe(path, exc)) from None
+    return _resolve(settings, path.resolve().parent, path)
+
+
+def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
+    def absolute(p: Path) -> Path:
+        p = p.expanduser()
+        return p if p.is_absolute() else base / p
+
+    return settings.model_copy(
+        update={
+            "knowledge_dir": absolute(settings.knowledge_dir),
+            "index_dir": absolute(settings.index_dir),
+            "history_file": settings.history_file.expanduser(),
+            "config_path": path,
+        }
+    )
+
+
+def _describe(path: Path, exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        key = ".".join(str(part) for part in error["loc"])
+        if error["type"] == "extra_forbidden":
+            problems.append(f"unknown key {key!r}")
+        else:
+            problems.append(f"{key} must be {_expected(error['loc'])}, got {error.get('input')!r}")
+    return f"{path}: " + "; ".join(problems)
+
+
+def _expected(loc: tuple[Any, ...]) -> str:
+    """Say what a setting takes, from its type, bounds and description in the model."""
+    model: Any = Settings
+    field = None
+    for part in loc:
+        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        if field is None:
+            return "a valid value"
+        model = field.annotation
+    if field is None:
+        return "a valid value"
+    kind = {int: "a whole number", float: "a number", str: "a non-empty text", Path: "a path"}.get(
+        field.annotation, "a mapping of settings"
+    )
+    low = next((getattr(m, "ge") for m in field.metadata if hasattr(m, "ge")), None)
+    high = next((getattr(m, "le") for m in field.metadata if hasattr(m, "le")), None)
+    if low is not None and high is not None:
+        kind += f" from {low} to {high}"
+    elif low is not None:
+        kind += f" of at least {low}"
+    if field.description:
+        kind += f" ({field.description})"
+    return kind

@@ -1,0 +1,24 @@
+"""Build the answerer from settings: load the index, check it fits the model, load the model."""
+
+from __future__ import annotations
+
+from bot.answerer import Answerer
+from bot.config import Settings
+from embeddings.embedder import Embedder, SentenceTransformerEmbedder
+from embeddings.index_files import check_compatible, load_index
+from embeddings.retrieval import Retriever
+
+
+def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+
+
+def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer:
+    """The one answerer every front end uses. The index is checked before the slow model load."""
+    index = load_index(settings.index_dir)
+    splitter = settings.splitter.settings().__dict__
+    check_compatible(index.meta, settings.model, None, splitter)
+    embedder = embedder or load_embedder(settings)
+    check_compatible(index.meta, settings.model, embedder.dimension, splitter)
+    retriever = Retriever(index, embedder, settings.retrieval.lexical_weight)
+    return Answerer(retriever, settings.answer, settings.retrieval.top_k)

@@ -1,0 +1,67 @@
+"""The interactive loop: ask questions, see answers as Slack would post them, inspect sources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from bot.answer import Answer
+from bot.answerer import Answerer, QuestionError
+from bot.render import render_sources, render_text
+
+HELP = """Type a question and press Enter. Commands:
+  :sources   show the full passages behind the last answer
+  :help      this help
+  :quit      leave (Ctrl-D works too)"""
+
+ReadLine = Callable[[str], str]  # prompt -> line; raises EOFError at the end
+Write = Callable[[str], None]
+
+
+def run_repl(answerer: Answerer, read_line: ReadLine, write: Write) -> None:
+    """Read questions until :quit or end of input; errors in one question never end the loop."""
+    write("PolicyBot: ask about manufacturing and innovation policy. :help for commands.")
+    last: Answer | None = None
+    while True:
+        try:
+            line = read_line("policybot> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            write("")
+            return
+        if not line:
+            continue
+        if line in (":quit", ":q", ":exit"):
+            return
+        if line in (":help", ":h", "?"):
+            write(HELP)
+        elif line in (":sources", ":s"):
+            write(render_sources(last) if last else "Ask a question first; :sources shows the passages behind it.")
+        elif line.startswith(":"):
+            write(f"Unknown command {line.split()[0]!r}. {HELP}")
+        else:
+            try:
+                last = answerer.ask(line)
+            except QuestionError as exc:
+                write(str(exc))
+                continue
+            write(render_text(last))
+        write("")
+
+
+def terminal_reader(history_file: Path) -> ReadLine:
+    """prompt_toolkit with persistent history on a terminal."""
+    from prompt_toolkit import PromptSession
+    from prompt_toolkit.history import FileHistory, InMemoryHistory
+
+    try:
+        history_file.parent.mkdir(parents=True, exist_ok=True)
+        history: FileHistory | InMemoryHistory = FileHistory(str(history_file))
+    except OSError:
+        history = InMemoryHistory()
+    session: PromptSession[str] = PromptSession(history=history)
+    return lambda prompt: session.prompt(prompt)
+
+
+def stream_reader() -> ReadLine:
+    """Plain `input()` for piped input (tests, scripts)."""
+    return lambda prompt: input()
