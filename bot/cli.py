@@ -65,6 +65,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="build the index if missing, then start the Slack bot (tokens set) or the REPL")
     p.set_defaults(handler=cmd_run)
+
+    p = sub.add_parser("serve", help="run the Slack bot: Socket Mode, or --http for the Events API")
+    p.add_argument("--http", action="store_true", help="serve Slack's HTTP Events API at slack.http_host:http_port")
+    p.set_defaults(handler=cmd_serve)
+
+    p = sub.add_parser("feedback", help="report Slack feedback; --export corrections as evaluation candidates")
+    p.add_argument("--export", type=Path, metavar="FILE", help="write corrections as eval-set YAML ('-' = stdout)")
+    p.add_argument("--top", type=int, default=10, help="how many 'Not helpful' questions to list")
+    p.set_defaults(handler=cmd_feedback)
     return parser
 
 
@@ -164,9 +173,35 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         status = cmd_index(argparse.Namespace(full=False), settings)
         if status:
             return status
-    if os.environ.get("SLACK_BOT_TOKEN"):
-        print("Slack tokens are set, but the Slack front end is not built yet; starting the REPL.", file=sys.stderr)
+    from bot.slack.serve import APP_TOKEN, slack_configured
+
+    if slack_configured():
+        return cmd_serve(argparse.Namespace(http=not os.environ.get(APP_TOKEN)), settings)
     return cmd_repl(args, settings)
+
+
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.slack.serve import serve
+
+    serve(settings, http=args.http, announce=lambda line: print(line, file=sys.stderr))
+    return 0
+
+
+def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.feedback import FeedbackStore, export_candidates, format_report
+
+    if not settings.slack.feedback_db.is_file():
+        print(f"No feedback yet: {settings.slack.feedback_db} does not exist.", file=sys.stderr)
+        return 0
+    report = FeedbackStore(settings.slack.feedback_db).report(top=args.top)
+    if args.export is None:
+        print(format_report(report))
+    elif str(args.export) == "-":
+        print(export_candidates(report), end="")
+    else:
+        args.export.write_text(export_candidates(report), encoding="utf-8")
+        print(f"Wrote {len(report.corrections)} candidate(s) to {args.export}", file=sys.stderr)
+    return 0
 
 
 class _ProgressBar:

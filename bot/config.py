@@ -47,8 +47,18 @@ class AnswerConfig(_Strict):
     max_passages: int = Field(3, ge=1, le=10, description="most passages quoted from")
     passage_margin: float = Field(0.1, ge=0.0, le=1.0, description="quote passages this close to the best")
     sentence_margin: float = Field(0.1, ge=0.0, le=1.0, description="quote sentences this close to the best")
+    term_weight: float = Field(0.3, ge=0.0, le=5.0, description="bonus for sentences holding the question's key terms")
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="longer questions are refused")
     nearest_sources: int = Field(3, ge=1, le=10, description="sources shown when abstaining")
+
+
+class SlackConfig(_Strict):
+    allowed_channels: list[str] = Field(default_factory=list, description="channel ids the bot answers in; empty = all")
+    answer_thread_followups: bool = Field(True, description="answer replies in threads the bot has answered in")
+    max_answer_chars: int = Field(2500, ge=200, le=3000, description="longer answers are trimmed at a sentence")
+    http_host: str = Field("127.0.0.1", min_length=1, description="interface `serve --http` listens on")
+    http_port: int = Field(3000, ge=1, le=65535, description="port `serve --http` listens on")
+    feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for feedback button clicks")
 
 
 class Settings(_Strict):
@@ -61,6 +71,7 @@ class Settings(_Strict):
     splitter: SplitterConfig = SplitterConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()
+    slack: SlackConfig = SlackConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 
@@ -102,6 +113,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "knowledge_dir": absolute(settings.knowledge_dir),
             "index_dir": absolute(settings.index_dir),
             "history_file": settings.history_file.expanduser(),
+            "slack": settings.slack.model_copy(update={"feedback_db": absolute(settings.slack.feedback_db)}),
             "config_path": path,
         }
     )
@@ -129,11 +141,13 @@ def _expected(loc: tuple[Any, ...]) -> str:
         model = field.annotation
     if field is None:
         return "a valid value"
-    kind = {int: "a whole number", float: "a number", str: "a non-empty text", Path: "a path"}.get(
+    kinds: dict[Any, str] = {int: "a whole number", float: "a number", str: "a non-empty text", Path: "a path",
+                             bool: "true or false", list[str]: "a list of texts"}
+    kind = kinds.get(
         field.annotation, "a mapping of settings"
     )
-    low = next((getattr(m, "ge") for m in field.metadata if hasattr(m, "ge")), None)
-    high = next((getattr(m, "le") for m in field.metadata if hasattr(m, "le")), None)
+    low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
+    high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
     if low is not None and high is not None:
         kind += f" from {low} to {high}"
     elif low is not None:

@@ -1,0 +1,64 @@
+"""Build the PolicyBot Slack app from settings, an answerer and a Web API client. Only wiring lives here."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry import default_retry_handlers
+from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+
+from bot.answerer import Answerer
+from bot.config import SlackConfig
+from bot.feedback import FeedbackStore
+from bot.slack.listeners import register
+from bot.slack.responder import Responder
+
+log = logging.getLogger(__name__)
+
+WORKERS = 8  # questions answered at once; the answerer itself takes one at a time
+
+
+def make_client(token: str, base_url: str | None = None) -> WebClient:
+    """A Web API client that retries a 429 after its Retry-After, and a dropped connection once."""
+    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, retry_handlers=default_retry_handlers())
+    add_rate_limit_retries(client)
+    return client
+
+
+def add_rate_limit_retries(client: WebClient, max_retries: int = 3) -> WebClient:
+    """Make `client` wait out Slack's Retry-After and try again, instead of raising on a 429."""
+    if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
+        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=max_retries))
+    return client
+
+
+def build_app(
+    config: SlackConfig,
+    answerer: Answerer,
+    client: WebClient,
+    store: FeedbackStore | None = None,
+    signing_secret: str = "",
+    **responder_options: Any,
+) -> App:
+    """A bolt App answering with `answerer`; calls auth.test through `client`, so build it at start, not import.
+
+    `signing_secret` is needed in HTTP mode (Socket Mode requests are not signed).
+    """
+    add_rate_limit_retries(client)
+    responder = Responder(answerer, store or FeedbackStore(config.feedback_db), config, **responder_options)
+    app = App(
+        client=client,
+        signing_secret=signing_secret,
+        listener_executor=ThreadPoolExecutor(max_workers=WORKERS, thread_name_prefix="policybot-slack"),
+    )
+    register(app, responder)
+
+    @app.error
+    def on_error(error: Exception) -> None:
+        log.error("unhandled error in a Slack listener", exc_info=error)
+
+    return app

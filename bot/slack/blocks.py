@@ -1,0 +1,206 @@
+"""Block Kit for PolicyBot's Slack messages, built by pure functions from an `Answer`.
+
+Everything taken from a question or a document is escaped, so it can neither ping nor link.
+Messages stay inside Slack's limits: at most 50 blocks, at most 3,000 characters per section.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import quote
+
+from bot.answer import Answer, Citation
+from bot.slack.text import escape, trim_at_sentence
+
+Block = dict[str, Any]
+
+MAX_BLOCKS = 50
+MAX_SECTION_CHARS = 3000
+MAX_FALLBACK_CHARS = 3000
+HELPFUL = "feedback_helpful"
+NOT_HELPFUL = "feedback_not_helpful"
+SHARE = "share_answer"
+FEEDBACK_MODAL = "feedback_correction"
+APOLOGY = "Sorry, something went wrong while I was answering. It has been logged; please try again in a minute."
+EMPTY_QUESTION = "Ask me a question in words, for example: _What pillars do the AMP recommendations rest on?_"
+TRIMMED_NOTE = "_(Answer trimmed to fit Slack: the sources below hold the rest.)_"
+_FRAGMENT_WORDS = 5
+
+
+def answer_blocks(
+    answer: Answer,
+    max_chars: int = 2500,
+    answer_id: str | None = None,
+    asked_by: str | None = None,
+    shareable: bool = False,
+) -> list[Block]:
+    """The reply: optional "asked" line, the answer with [n] markers, numbered sources, then buttons.
+
+    `answer_id` (the feedback store's id) adds "Helpful" / "Not helpful" buttons; `shareable` adds
+    "Share in channel" (for ephemeral slash-command replies); `asked_by` is a user id to credit.
+    """
+    blocks: list[Block] = []
+    if asked_by is not None:
+        blocks.append(_context(f"<@{escape(asked_by)}> asked: {escape(answer.question)}"))
+    blocks.append(_section(answer_mrkdwn(answer, max_chars)))
+    heading = "*Nearest sources*" if answer.abstained else "*Sources*"
+    for text in _pack([heading, *source_lines(answer)]):
+        blocks.append(_section(text))
+    if answer_id is not None:
+        blocks.append(action_buttons(answer_id, shareable))
+    return _fit(blocks)
+
+
+def answer_mrkdwn(answer: Answer, max_chars: int = 2500) -> str:
+    """The answer as escaped mrkdwn, list items as bullets, trimmed at a sentence boundary if too long."""
+    if answer.abstained:
+        text = escape(answer.text)
+    else:
+        text = "\n".join("• " + line[2:] if line.startswith("- ") else line for line in answer.text.split("\n"))
+        text = escape(text)
+    room = min(max_chars, MAX_SECTION_CHARS) - len(TRIMMED_NOTE) - 2
+    trimmed, cut = trim_at_sentence(text, room) if len(text) > min(max_chars, MAX_SECTION_CHARS) else (text, False)
+    return f"{trimmed}\n{TRIMMED_NOTE}" if cut else trimmed
+
+
+def fallback_text(answer: Answer) -> str:
+    """Plain text for notifications and screen readers (the `text` beside `blocks`)."""
+    return trim_at_sentence(escape(answer.text), MAX_FALLBACK_CHARS)[0]
+
+
+def source_lines(answer: Answer) -> list[str]:
+    """One mrkdwn line per source section: `[1] [2] <url|Title> — Section · Publisher`.
+
+    Each [n] links to the quoted sentences of citation n on the web page (a text fragment), when
+    the source is a web page.
+    """
+    quoted: dict[int, list[str]] = {}
+    for q in answer.quotes:
+        quoted.setdefault(q.citation, []).append(q.text)
+    groups: dict[tuple[str, str, str], list[Citation]] = {}
+    for c in answer.citations:
+        groups.setdefault((c.passage.title, c.passage.section_label, c.passage.source), []).append(c)
+    lines = []
+    for (title, section, source), citations in groups.items():
+        marks = " ".join(_marker(c.number, source, quoted.get(c.number, [])) for c in citations)
+        name = escape(title) if section == title else f"{escape(title)} — {escape(section)}"
+        name = f"<{escape(source)}|{name}>" if _is_web(source) else f"{name} (`{escape(source)}`)"
+        publisher = citations[0].passage.metadata.get("publisher")
+        lines.append(f"{marks} {name}" + (f" · {escape(str(publisher))}" if publisher else ""))
+    return lines
+
+
+def fragment_url(source: str, sentences: Sequence[str]) -> str:
+    """`source` with a text fragment (`#:~:text=start,end`) that highlights the quoted sentences.
+
+    >>> fragment_url("https://x.org/p", ["Three pillars - innovation, talent & climate."])
+    'https://x.org/p#:~:text=Three%20pillars%20%2D%20innovation%2C%20talent%20%26%20climate.'
+    >>> fragment_url("https://x.org/p", ["One two three four five six.", "Seven eight nine ten eleven."])
+    'https://x.org/p#:~:text=One%20two%20three%20four%20five,Seven%20eight%20nine%20ten%20eleven.'
+    """
+    words = " ".join(sentences).split()
+    if not _is_web(source) or not words:
+        return source
+    base = source.split("#", 1)[0]
+    if len(words) <= 2 * _FRAGMENT_WORDS:
+        return f"{base}#:~:text={_fragment_part(' '.join(words))}"
+    start, end = " ".join(words[:_FRAGMENT_WORDS]), " ".join(words[-_FRAGMENT_WORDS:])
+    return f"{base}#:~:text={_fragment_part(start)},{_fragment_part(end)}"
+
+
+def action_buttons(answer_id: str, shareable: bool = False) -> Block:
+    """"Helpful" / "Not helpful" buttons (and "Share in channel"), each carrying the stored answer's id."""
+    elements = [
+        _button("👍 Helpful", HELPFUL, answer_id),
+        _button("👎 Not helpful", NOT_HELPFUL, answer_id),
+    ]
+    if shareable:
+        elements.insert(0, {**_button("Share in channel", SHARE, answer_id), "style": "primary"})
+    return {"type": "actions", "block_id": "policybot_actions", "elements": elements}
+
+
+def without_actions(blocks: Sequence[Block]) -> list[Block]:
+    """The blocks of a stored reply minus its buttons, e.g. to share it with fresh ones."""
+    return [b for b in blocks if b.get("type") != "actions"]
+
+
+def feedback_modal(answer_id: str, question: str) -> Block:
+    """The "Not helpful" modal: optionally, what the right answer or source would have been."""
+    return {
+        "type": "modal",
+        "callback_id": FEEDBACK_MODAL,
+        "private_metadata": answer_id,
+        "title": {"type": "plain_text", "text": "PolicyBot feedback"},
+        "submit": {"type": "plain_text", "text": "Send"},
+        "close": {"type": "plain_text", "text": "Skip"},
+        "blocks": [
+            _section(f"Thanks — noted as not helpful:\n>{escape(question)[:2900]}"),
+            _input("correct_answer", "What would the right answer have been?", multiline=True),
+            _input("correct_source", "Which document or section should it have cited?", multiline=False),
+        ],
+    }
+
+
+def notice_blocks(text: str) -> list[Block]:
+    """A one-section message (an apology, a hint); `text` is mrkdwn the caller has escaped."""
+    return [_section(text)]
+
+
+def _marker(number: int, source: str, sentences: list[str]) -> str:
+    if _is_web(source) and sentences:
+        return f"<{escape(fragment_url(source, sentences))}|[{number}]>"
+    return f"[{number}]"
+
+
+def _fragment_part(text: str) -> str:
+    """Percent-encode for a text fragment: the spec reserves `-`, `,` and `&` as well."""
+    return quote(text, safe="").replace("-", "%2D")
+
+
+def _is_web(source: str) -> bool:
+    return bool(re.match(r"https?://", source, re.IGNORECASE))
+
+
+def _pack(lines: list[str]) -> list[str]:
+    """Join lines into as few texts as fit in a section each."""
+    texts: list[str] = []
+    for line in lines:
+        line = line[:MAX_SECTION_CHARS]
+        if texts and len(texts[-1]) + 1 + len(line) <= MAX_SECTION_CHARS:
+            texts[-1] += "\n" + line
+        else:
+            texts.append(line)
+    return texts
+
+
+def _fit(blocks: list[Block]) -> list[Block]:
+    """At most MAX_BLOCKS blocks, keeping the trailing buttons."""
+    if len(blocks) <= MAX_BLOCKS:
+        return blocks
+    tail = [blocks[-1]] if blocks[-1].get("type") == "actions" else []
+    return blocks[: MAX_BLOCKS - len(tail)] + tail
+
+
+def _section(text: str) -> Block:
+    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}}
+
+
+def _context(text: str) -> Block:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}]}
+
+
+def _button(label: str, action_id: str, value: str) -> Block:
+    return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
+            "action_id": action_id, "value": value}
+
+
+def _input(block_id: str, label: str, multiline: bool) -> Block:
+    return {
+        "type": "input",
+        "block_id": block_id,
+        "optional": True,
+        "label": {"type": "plain_text", "text": label},
+        "element": {"type": "plain_text_input", "action_id": "value", "multiline": multiline, "max_length": 2000},
+    }

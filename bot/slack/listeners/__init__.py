@@ -1,0 +1,15 @@
+"""Bolt listeners, one file per kind of request; each parses, hands off to the Responder, replies."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack.listeners import actions, commands, events
+from bot.slack.responder import Responder
+
+
+def register(app: App, responder: Responder) -> None:
+    """Attach every PolicyBot listener to `app`."""
+    events.register(app, responder)
+    commands.register(app, responder)
+    actions.register(app, responder)

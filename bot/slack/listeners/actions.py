@@ -1,0 +1,101 @@
+"""Buttons and the feedback modal: "Helpful", "Not helpful" (opens the modal), "Share in channel"."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.feedback import HELPFUL as HELPFUL_VOTE
+from bot.feedback import NOT_HELPFUL as NOT_HELPFUL_VOTE
+from bot.slack.blocks import (
+    APOLOGY,
+    FEEDBACK_MODAL,
+    HELPFUL,
+    NOT_HELPFUL,
+    SHARE,
+    action_buttons,
+    feedback_modal,
+    without_actions,
+)
+from bot.slack.responder import Responder
+
+log = logging.getLogger(__name__)
+
+THANKS = "Thanks for the feedback: it is used to improve PolicyBot's answers."
+GONE = "Sorry, that answer is no longer available. Please ask again."
+
+
+def register(app: App, responder: Responder) -> None:
+    """Store votes, collect corrections, share slash-command answers."""
+
+    @app.action(HELPFUL)
+    def on_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        _tell(respond, _vote(responder, body, action, HELPFUL_VOTE) or THANKS)
+
+    @app.action(NOT_HELPFUL)
+    def on_not_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
+                       client: WebClient) -> None:
+        ack()
+        problem = _vote(responder, body, action, NOT_HELPFUL_VOTE)
+        if problem:
+            _tell(respond, problem)
+            return
+        try:
+            question = responder.store.question(action["value"]) or ""
+            client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(action["value"], question))
+        except Exception:
+            log.exception("opening the feedback modal failed")
+            _tell(respond, THANKS)
+
+    @app.view(FEEDBACK_MODAL)
+    def on_correction(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        ack()
+        values = view.get("state", {}).get("values", {})
+        right_answer = (values.get("correct_answer", {}).get("value", {}).get("value") or "")
+        right_source = (values.get("correct_source", {}).get("value", {}).get("value") or "")
+        try:
+            responder.store.record_correction(view.get("private_metadata", ""), body["user"]["id"],
+                                              right_answer, right_source)
+        except Exception:
+            log.exception("storing a correction failed")
+
+    @app.action(SHARE)
+    def on_share(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
+        ack()
+        answer_id = action["value"]
+        try:
+            blocks = responder.store.blocks(answer_id)
+            if blocks is None:
+                _tell(respond, GONE)
+                return
+            shared = [*without_actions(blocks), action_buttons(answer_id)]
+            text = next((b["text"]["text"] for b in shared if b.get("type") == "section"), "PolicyBot answer")
+            respond(response_type="in_channel", replace_original=False, text=text, blocks=shared)
+            respond(delete_original=True)
+        except Exception:
+            log.exception("sharing answer %s failed", answer_id)
+            _tell(respond, APOLOGY)
+
+
+def _vote(responder: Responder, body: dict[str, Any], action: dict[str, Any], vote: str) -> str | None:
+    """Store the click; None when stored, else what to tell the user."""
+    user = body.get("user", {}).get("id", "")
+    channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
+    try:
+        stored = responder.store.record_vote(action["value"], user, channel, vote)
+    except Exception:
+        log.exception("storing a %s vote failed", vote)
+        return APOLOGY
+    return None if stored else GONE
+
+
+def _tell(respond: Respond, text: str) -> None:
+    """A short note only the clicking user sees."""
+    try:
+        respond(response_type="ephemeral", replace_original=False, text=text)
+    except Exception:
+        log.exception("responding to a button click failed")

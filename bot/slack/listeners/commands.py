@@ -1,0 +1,36 @@
+"""The `/policy <question>` slash command: an answer only the asker sees, with a button to share it."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+
+from bot.slack.blocks import notice_blocks
+from bot.slack.responder import Responder
+from bot.slack.text import question_text
+
+log = logging.getLogger(__name__)
+
+COMMAND = "/policy"
+NOT_HERE = "PolicyBot does not answer in this channel. Ask me in a direct message instead."
+
+
+def register(app: App, responder: Responder) -> None:
+    """Answer `/policy` ephemerally; the reply carries "Share in channel" and feedback buttons."""
+
+    @app.command(COMMAND)
+    def on_policy(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+        ack()
+        channel, user = command.get("channel_id", ""), command.get("user_id", "")
+        if not responder.allowed(channel):
+            respond(response_type="ephemeral", text=NOT_HERE, blocks=notice_blocks(NOT_HERE))
+            return
+        question = question_text(command.get("text", ""), context.bot_user_id)
+        reply = responder.reply(question, user, channel, thread_ts=None, message_ts=None,
+                                asked_by=user, shareable=True)
+        try:
+            respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
+        except Exception:
+            log.exception("responding to %s failed", COMMAND)

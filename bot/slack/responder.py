@@ -1,0 +1,133 @@
+"""Answer one Slack question: ask the shared answerer, render Block Kit, post, remember it, never fail silently."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.answer import Answer
+from bot.answerer import Answerer, QuestionError
+from bot.config import SlackConfig
+from bot.feedback import FeedbackStore, new_answer_id
+from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
+from bot.slack.dedupe import RecentKeys
+from bot.slack.text import escape
+
+log = logging.getLogger(__name__)
+
+WORKING_REACTION = "eyes"
+
+
+@dataclass
+class Reply:
+    """What to post: fallback text and blocks."""
+
+    text: str
+    blocks: list[dict[str, Any]]
+
+
+@dataclass
+class Responder:
+    """Everything a listener needs to answer: the answerer, the feedback store, the Slack settings."""
+
+    answerer: Answerer
+    store: FeedbackStore
+    config: SlackConfig
+    recent: RecentKeys = field(default_factory=RecentKeys)
+    working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
+    _ask_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def allowed(self, channel: str) -> bool:
+        """Direct messages always; channels when `slack.allowed_channels` is empty or lists them."""
+        return channel.startswith("D") or not self.config.allowed_channels or channel in self.config.allowed_channels
+
+    def claim(self, channel: str, message_ts: str) -> bool:
+        """True once per message: a mention in a thread arrives both as app_mention and as message."""
+        return self.recent.claim(f"{channel}:{message_ts}")
+
+    def reply(self, question: str, user: str, channel: str, thread_ts: str | None, message_ts: str | None,
+              asked_by: str | None = None, shareable: bool = False) -> Reply:
+        """The reply to `question`: an answer with buttons, a hint for a bad question, or an apology.
+
+        Never raises: errors are logged and become a short apology, without their details.
+        """
+        if not question.strip():
+            return Reply(EMPTY_QUESTION.replace("_", ""), notice_blocks(EMPTY_QUESTION))
+        try:
+            answer = self._ask(question)
+        except QuestionError as exc:
+            return Reply(str(exc), notice_blocks(escape(str(exc))))
+        except Exception:
+            log.exception("answering failed in channel %s", channel)
+            return Reply(APOLOGY, notice_blocks(APOLOGY))
+        answer_id = new_answer_id()
+        blocks = answer_blocks(answer, self.config.max_answer_chars, answer_id, asked_by, shareable)
+        try:
+            self.store.record_answer(answer_id, answer, blocks, user, channel, thread_ts, message_ts)
+        except Exception:  # the answer is still worth posting; only its buttons depend on the store
+            log.exception("could not store the answer for feedback")
+            blocks = answer_blocks(answer, self.config.max_answer_chars, None, asked_by)
+        return Reply(fallback_text(answer), blocks)
+
+    def answer_in_channel(self, client: WebClient, question: str, user: str, channel: str, message_ts: str,
+                          thread_ts: str | None) -> None:
+        """Answer a message where it was asked (in `thread_ts`, or top level when None).
+
+        When the answer takes longer than `working_after` seconds, a 👀 reaction on the question shows
+        that it is being worked on; it is removed once the reply is posted.
+        """
+        lock = threading.Lock()
+        state = {"done": False, "reacted": False}
+
+        def show_working() -> None:
+            with lock:
+                if not state["done"]:
+                    state["reacted"] = self._react(client, "reactions_add", channel, message_ts)
+
+        timer = threading.Timer(self.working_after, show_working)
+        timer.daemon = True
+        if self.working_after <= 0:
+            show_working()
+        else:
+            timer.start()
+        try:
+            reply = self.reply(question, user, channel, thread_ts, message_ts)
+            self._post(client, channel, thread_ts, reply)
+        finally:
+            timer.cancel()
+            with lock:
+                state["done"] = True
+            if state["reacted"]:
+                self._react(client, "reactions_remove", channel, message_ts)
+
+    def _ask(self, question: str) -> Answer:
+        with self._ask_lock:  # one question at a time through the model and the index
+            return self.answerer.ask(question)
+
+    def _post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        try:
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply.text, blocks=reply.blocks,
+                                    unfurl_links=False, unfurl_media=False)
+            return
+        except Exception:
+            log.exception("posting the answer failed in channel %s", channel)
+        try:  # never silent: the user at least learns that something went wrong
+            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=APOLOGY, blocks=notice_blocks(APOLOGY))
+        except Exception:
+            log.exception("posting the apology failed too in channel %s", channel)
+
+    @staticmethod
+    def _react(client: WebClient, method: str, channel: str, ts: str) -> bool:
+        try:
+            getattr(client, method)(channel=channel, timestamp=ts, name=WORKING_REACTION)
+            return True
+        except SlackApiError as exc:
+            log.info("%s %s failed: %s", method, WORKING_REACTION, exc.response.get("error"))
+        except Exception:
+            log.exception("%s failed", method)
+        return False

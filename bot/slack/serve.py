@@ -1,0 +1,178 @@
+"""Start the Slack bot: Socket Mode (SLACK_APP_TOKEN) or HTTP Events API mode (SLACK_SIGNING_SECRET).
+
+Tokens come from environment variables only and are never logged. A missing or rejected token
+stops the start with one line naming the variable to set.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import urllib.error
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from socketserver import ThreadingMixIn
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
+
+from bot.answerer import Answerer
+from bot.config import Settings
+from bot.feedback import FeedbackStore
+from embeddings.errors import PolicyBotError
+
+log = logging.getLogger(__name__)
+
+BOT_TOKEN = "SLACK_BOT_TOKEN"
+APP_TOKEN = "SLACK_APP_TOKEN"
+SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+EVENTS_PATH = "/slack/events"
+
+
+class SlackStartError(PolicyBotError):
+    """The Slack bot cannot start: a token is missing or rejected, or Slack is unreachable."""
+
+
+@dataclass(frozen=True)
+class Tokens:
+    """The secrets the bot runs with; `repr` hides them so they never reach a log."""
+
+    bot_token: str = field(repr=False)
+    app_token: str = field(default="", repr=False)
+    signing_secret: str = field(default="", repr=False)
+
+
+def slack_configured(env: Mapping[str, str] = os.environ) -> bool:
+    """Whether the environment holds enough to start the bot (bot token plus app token or signing secret)."""
+    return bool(env.get(BOT_TOKEN) and (env.get(APP_TOKEN) or env.get(SIGNING_SECRET)))
+
+
+def read_tokens(http: bool, env: Mapping[str, str] = os.environ) -> Tokens:
+    """The tokens for the chosen mode, or SlackStartError naming the variable to set."""
+    bot_token = env.get(BOT_TOKEN, "").strip()
+    if not bot_token:
+        raise SlackStartError(f"{BOT_TOKEN} is not set: export the Bot User OAuth Token (xoxb-...) "
+                              "from your Slack app's OAuth & Permissions page")
+    if not bot_token.startswith("xoxb-"):
+        raise SlackStartError(f"{BOT_TOKEN} must be a bot token starting with xoxb-")
+    if http:
+        secret = env.get(SIGNING_SECRET, "").strip()
+        if not secret:
+            raise SlackStartError(f"{SIGNING_SECRET} is not set: HTTP mode needs the Signing Secret from your "
+                                  "Slack app's Basic Information page (or drop --http and use Socket Mode)")
+        return Tokens(bot_token, signing_secret=secret)
+    app_token = env.get(APP_TOKEN, "").strip()
+    if not app_token:
+        raise SlackStartError(f"{APP_TOKEN} is not set: Socket Mode needs an app-level token (xapp-...) with "
+                              "connections:write (or run `policybot serve --http` with SLACK_SIGNING_SECRET)")
+    if not app_token.startswith("xapp-"):
+        raise SlackStartError(f"{APP_TOKEN} must be an app-level token starting with xapp-")
+    return Tokens(bot_token, app_token=app_token)
+
+
+def check_bot_token(client: WebClient) -> str:
+    """Call auth.test; return "@bot in workspace" or raise SlackStartError naming SLACK_BOT_TOKEN."""
+    sdk_log = logging.getLogger("slack_sdk.web.base_client")
+    level = sdk_log.level
+    sdk_log.setLevel(logging.CRITICAL)  # its own error line would repeat ours
+    try:
+        auth = client.auth_test()
+    except SlackApiError as exc:
+        raise SlackStartError(f"Slack rejected {BOT_TOKEN} ({exc.response.get('error')}): check the token, "
+                              "and reinstall the app to your workspace if it was revoked") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise SlackStartError(f"cannot reach Slack at {client.base_url} ({reason})") from None
+    finally:
+        sdk_log.setLevel(level)
+    return f"@{auth.get('user')} in {auth.get('team')}"
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A stdlib WSGI server handling each request in its own thread (Slack sends events concurrently)."""
+
+    daemon_threads = True
+
+
+class _QuietHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+def make_http_server(app: App, host: str, port: int) -> ThreadingWSGIServer:
+    """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events."""
+    server = make_server(host, port, SlackRequestHandler(app), server_class=ThreadingWSGIServer,
+                         handler_class=_QuietHandler)
+    return server  # type: ignore[return-value]
+
+
+def serve(
+    settings: Settings,
+    http: bool,
+    env: Mapping[str, str] = os.environ,
+    answerer_factory: Callable[[Settings], Answerer] | None = None,
+    base_url: str | None = None,
+    stop: threading.Event | None = None,
+    announce: Callable[[str], None] = log.warning,
+) -> None:
+    """Check the tokens, load the answerer, then serve until `stop` is set (or Ctrl-C).
+
+    Tokens are checked before the slow model load, so a wrong token fails in a second.
+    """
+    from bot.slack.app import build_app, make_client
+
+    tokens = read_tokens(http, env)
+    client = make_client(tokens.bot_token, base_url)
+    who = check_bot_token(client)
+    if answerer_factory is None:
+        from bot.engine import build_answerer as answerer_factory
+    answerer = answerer_factory(settings)
+    store = FeedbackStore(settings.slack.feedback_db)
+    app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret)
+    stop = stop or threading.Event()
+    if http:
+        _serve_http(app, settings, stop, who, announce)
+    else:
+        _serve_socket_mode(app, tokens.app_token, stop, who, announce)
+
+
+def _serve_socket_mode(app: App, app_token: str, stop: threading.Event, who: str,
+                       announce: Callable[[str], None]) -> None:
+    handler = SocketModeHandler(app, app_token=app_token)
+    try:
+        try:
+            handler.connect()
+        except SlackApiError as exc:
+            raise SlackStartError(f"Slack rejected {APP_TOKEN} ({exc.response.get('error')}): it must be an "
+                                  "app-level token with the connections:write scope") from None
+        announce(f"PolicyBot is online as {who} (Socket Mode). Ctrl-C stops it.")
+        while not stop.wait(1.0):
+            pass
+    finally:
+        handler.client.auto_reconnect_enabled = False
+        handler.close()
+
+
+def _serve_http(app: App, settings: Settings, stop: threading.Event, who: str,
+                announce: Callable[[str], None]) -> None:
+    host, port = settings.slack.http_host, settings.slack.http_port
+    try:
+        server = make_http_server(app, host, port)
+    except OSError as exc:
+        raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change slack.http_port") from None
+    thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)
+    thread.start()
+    announce(f"PolicyBot is online as {who}, listening on http://{host}:{server.server_port}{EVENTS_PATH}. "
+             "Ctrl-C stops it.")
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
