@@ -104,7 +104,8 @@ class Answerer:
         """Pick the best sentences; expand a list when the question asks for all of it."""
         index = self.retriever.index
         wants_list = bool(_LIST_CUES.search(question))
-        scored = [(hit, index.sentence_vectors[hit.passage.id] @ query) for hit in candidates]
+        key_terms = index.lexical.terms(question)
+        scored = [(hit, self._sentence_scores(hit.passage, query, key_terms)) for hit in candidates]
         best = max(float(s.max()) for _, s in scored)
         groups: list[_Group] = []
         expanded: set[str] = set()
@@ -124,6 +125,22 @@ class Answerer:
                 budget -= len(keep)
                 groups.append(_Group(passage, hit.score, [passage.sentences[i] for i in keep]))
         return groups
+
+
+    def _sentence_scores(self, passage: Passage, query: np.ndarray, key_terms: set[str]) -> np.ndarray:
+        """Cosine of each sentence to the question, plus a bonus for holding the question's key terms
+        (weighted by rarity, so 'industrial' counts for more than 'policy').
+
+        Terms of the passage's headings are left out: every sentence under a heading shares them.
+        """
+        scores = self.retriever.index.sentence_vectors[passage.id] @ query
+        lexical = self.retriever.index.lexical
+        terms = key_terms - lexical.terms(" ".join((passage.title, *passage.section)))
+        if not terms or self.settings.term_weight == 0:
+            return scores
+        total = sum(lexical.idf(t) for t in terms)
+        overlap = [sum(lexical.idf(t) for t in terms & lexical.terms(s)) / total for s in passage.sentence_texts()]
+        return scores + self.settings.term_weight * np.asarray(overlap, dtype=np.float32)
 
 
 def _list_groups(members: list[Passage], score: float) -> list[_Group]:

@@ -42,6 +42,13 @@ class CaseResult:
             return False
         return self.case.expect.lower() in self.answer.citations[0].passage.text.lower()
 
+    @property
+    def quoted(self) -> bool:
+        """The expected phrase is in the answer's quoted sentences, not only in its first source."""
+        return bool(self.case.expect) and not self.answer.abstained and self.case.expect.lower() in " ".join(
+            q.text for q in self.answer.quotes
+        ).lower()
+
     def rank(self) -> int | None:
         """1-based rank of the first retrieved passage holding the expected phrase."""
         expect = (self.case.expect or "").lower()
@@ -62,6 +69,9 @@ class EvalReport:
 
     def hit_at_1(self) -> float:
         return _ratio(sum(r.hit for r in self.answerable), len(self.answerable))
+
+    def answer_hit(self) -> float:
+        return _ratio(sum(r.quoted for r in self.answerable), len(self.answerable))
 
     def recall_at(self, k: int) -> float:
         return _ratio(sum((r.rank() or k + 1) <= k for r in self.answerable), len(self.answerable))
@@ -142,7 +152,8 @@ def format_report(report: EvalReport, threshold: float, sweep: list[float] | Non
     precision, recall, wrong, missed = report.abstention()
     lines = [
         f"questions: {len(report.answerable)} answerable, {len(report.unanswerable)} unanswerable",
-        f"hit@1      {report.hit_at_1():.3f}",
+        f"hit@1      {report.hit_at_1():.3f}   (first cited passage holds the expected phrase)",
+        f"quoted     {report.answer_hit():.3f}   (the quoted sentences hold it)",
         f"recall@5   {report.recall_at(5):.3f}",
         f"MRR@10     {report.mrr():.3f}",
         f"abstention precision {precision:.3f}  recall {recall:.3f}  (threshold {threshold:.2f})",
@@ -155,10 +166,12 @@ def format_report(report: EvalReport, threshold: float, sweep: list[float] | Non
             p, r, w, m = report.abstention(t)
             mark = "  <- config" if abs(t - threshold) < 1e-9 else ""
             lines.append(f"  {t:4.2f}  {p:9.3f}  {r:6.3f}  {w:20d}  {m:21d}{mark}")
-    problems = [r for r in report.answerable if not r.hit] + [r for r in report.unanswerable if not r.answer.abstained]
+    problems = [r for r in report.answerable if not (r.hit and r.quoted)] + [r for r in report.unanswerable if not r.answer.abstained]
     if problems:
         lines += ["", "questions that went wrong:"]
         for r in problems:
             what = "abstained" if r.answer.abstained else "answered" if not r.case.answerable else "missed"
+            if r.case.answerable and r.hit and not r.quoted:
+                what = "not quoted"
             lines.append(f"  [{what}] {r.case.question}  (best {r.best_score:.2f})")
     return "\n".join(lines)

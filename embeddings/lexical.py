@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import math
+from collections import Counter
 from collections.abc import Sequence
 
 import bm25s
 import numpy as np
 import Stemmer
+from bm25s.stopwords import STOPWORDS_EN_PLUS
 
 # bm25s sets its own logger to DEBUG on import; let the application's logging decide.
 logging.getLogger("bm25s").setLevel(logging.NOTSET)
+
+STOPWORDS = list(STOPWORDS_EN_PLUS)  # includes question words: what, which, does, why...
 
 
 class LexicalIndex:
@@ -20,17 +25,26 @@ class LexicalIndex:
         self._stemmer = Stemmer.Stemmer("english")
         self._size = len(texts)
         self._bm25 = bm25s.BM25()
+        self._df: Counter[str] = Counter()
+        for text in texts:
+            self._df.update(self.terms(text))
         if texts:
-            tokens = bm25s.tokenize(list(texts), stopwords="en", stemmer=self._stemmer, show_progress=False)
+            tokens = bm25s.tokenize(list(texts), stopwords=STOPWORDS, stemmer=self._stemmer, show_progress=False)
             self._bm25.index(tokens, show_progress=False)
-            self._vocab = set(tokens.vocab)
-        else:
-            self._vocab = set()
+
+    def terms(self, text: str) -> set[str]:
+        """Stemmed key terms, stopwords removed: 'Who commissioned the reports?' -> {'commiss', 'report'}."""
+        tokens = bm25s.tokenize([text], stopwords=STOPWORDS, stemmer=self._stemmer, return_ids=False, show_progress=False)
+        return set(tokens[0])
+
+    def idf(self, term: str) -> float:
+        """How rare a term is in the corpus (BM25's idf); unseen terms count as rarest."""
+        df = self._df.get(term, 0)
+        return math.log(1 + (self._size - df + 0.5) / (df + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
         """BM25 score of every passage for `query` (zeros when no query term is indexed)."""
-        terms = bm25s.tokenize([query], stopwords="en", stemmer=self._stemmer, return_ids=False, show_progress=False)
-        known = [t for t in terms[0] if t in self._vocab]
+        known = [t for t in self.terms(query) if t in self._df]
         if not known or self._size == 0:
             return np.zeros(self._size, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(known), dtype=np.float32)

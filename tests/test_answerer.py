@@ -1,0 +1,100 @@
+"""Answers from the shipped knowledge with the real model and FAISS: cited, verbatim, or abstaining."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.answerer import Answerer, QuestionError
+from bot.evaluation import EvalReport, evaluate, load_eval_set
+from tests.conftest import EVAL_SET
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def eval_report(answerer: Answerer) -> EvalReport:
+    return evaluate(answerer, load_eval_set(EVAL_SET))
+
+
+def test_answer_cites_the_passage_it_quotes(answerer: Answerer) -> None:
+    answer = answerer.ask("What pillars do the AMP recommendations rest on?")
+    assert not answer.abstained
+    assert "three pillars" in answer.text
+    first = answer.citations[0].passage
+    assert "three pillars" in first.text
+    assert first.source.startswith("https://www.manufacturing-policy.eng.cam.ac.uk/")
+    assert "Capturing Domestic Competitive Advantage" in first.section_label
+    assert "[1]" in answer.text
+
+
+def test_every_quoted_sentence_is_verbatim_from_its_cited_passage(eval_report: EvalReport) -> None:
+    answered = [r.answer for r in eval_report.results if not r.answer.abstained]
+    assert len(answered) >= 25
+    for answer in answered:
+        by_number = {c.number: c.passage for c in answer.citations}
+        for quote in answer.quotes:
+            assert quote.text in by_number[quote.citation].text, (answer.question, quote.text)
+        # and the rendered text is made of nothing but those quotes and their markers
+        rebuilt = answer.text
+        for quote in answer.quotes:
+            rebuilt = rebuilt.replace(f"{quote.text} [{quote.citation}]", "", 1)
+        assert rebuilt.replace("-", "").split() == [], answer.question
+
+
+def test_evaluation_set_reaches_the_targets(eval_report: EvalReport) -> None:
+    precision, recall, answerable_abstained, _ = eval_report.abstention()
+    assert len(eval_report.answerable) >= 25 and len(eval_report.unanswerable) >= 10
+    assert eval_report.hit_at_1() >= 0.9
+    assert eval_report.off_topic_answered() == []
+    assert answerable_abstained <= 1
+
+
+def test_a_question_asking_for_the_whole_list_gets_every_item_cited(answerer: Answerer) -> None:
+    answer = answerer.ask("What are the five objectives of the 2012 National Strategic Plan?")
+    items = [q for q in answer.quotes if q.list_item]
+    assert len(items) == 5
+    assert items[0].text.startswith("Accelerate investment")
+    assert items[-1].text.startswith("Increase total U.S. public and private investments")
+    assert len({q.citation for q in items}) == 5
+    assert answer.quotes[0].text.endswith("five objectives:")
+
+
+def test_off_topic_question_abstains_and_shows_nearest_sources(answerer: Answerer) -> None:
+    answer = answerer.ask("How do I bake sourdough bread?")
+    assert answer.abstained
+    assert answer.quotes == ()
+    assert "does not cover" in answer.text
+    assert 1 <= len(answer.citations) <= 3
+
+
+@pytest.mark.parametrize(
+    ("question", "reason"),
+    [
+        ("What are Germany's key manufacturing policies?", "no documents about Germany"),
+        ("What did the 2016 PCAST report on manufacturing recommend?", "nothing about 2016"),
+        ("What does the CHIPS and Science Act provide?", "no document mentions CHIPS"),
+    ],
+)
+def test_near_misses_abstain_and_say_why(answerer: Answerer, question: str, reason: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.abstained
+    assert reason in answer.reason
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question_gets_a_usage_hint(answerer: Answerer, question: str) -> None:
+    with pytest.raises(QuestionError, match="Ask a question"):
+        answerer.ask(question)
+
+
+def test_a_100kb_question_is_refused_with_the_limit(answerer: Answerer) -> None:
+    question = "What does the plan say about skills? " * 2800
+    assert len(question) > 100_000
+    with pytest.raises(QuestionError, match="characters long; the limit is 2,000"):
+        answerer.ask(question)
+
+
+def test_answers_record_the_index_version_they_came_from(answerer: Answerer) -> None:
+    answer = answerer.ask("What is PCAST?")
+    assert answer.index_version == answerer.retriever.index.version
+    assert len(answer.index_version) == 12

@@ -1,0 +1,111 @@
+"""The `policybot` command and the REPL, as a user runs them."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+from bot.answerer import Answerer
+from bot.cli import main
+from bot.repl import run_repl
+from tests.conftest import write_config
+
+
+def repl_transcript(answerer: Answerer, lines: list[str]) -> str:
+    pending = iter(lines)
+    out: list[str] = []
+
+    def read(prompt: str) -> str:
+        try:
+            line = next(pending)
+        except StopIteration:
+            raise EOFError from None
+        out.append(prompt + line)
+        return line
+
+    run_repl(answerer, read, out.append)
+    return "\n".join(out)
+
+
+def test_missing_index_says_how_to_build_it(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "config.yaml", tmp_path / "knowledge", tmp_path / "index")
+    assert main(["--config", str(config), "ask", "What is PCAST?"]) == 1
+    err = capsys.readouterr().err
+    assert "no index found" in err and "policybot index" in err
+    assert "Traceback" not in err
+
+
+def test_empty_question_gets_a_usage_hint_not_a_traceback(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "config.yaml", tmp_path / "knowledge", tmp_path / "index")
+    assert main(["--config", str(config), "ask", "  "]) == 2
+    err = capsys.readouterr().err
+    assert "Ask a question in words" in err and "Traceback" not in err
+
+
+def test_bad_config_value_stops_the_start_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "config.yaml", tmp_path / "k", tmp_path / "i", "retrieval:\n  top_k: ten\n")
+    assert main(["--config", str(config), "eval"]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0
+    assert "retrieval.top_k" in err and "'ten'" in err
+
+
+@pytest.mark.slow
+def test_index_then_ask_json_from_the_command_line(
+    knowledge_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (knowledge_copy / "broken.md").write_bytes(b"\xff\xfe not text")
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index")
+    assert main(["--config", str(config), "index"]) == 0
+    captured = capsys.readouterr()
+    assert "skipped broken.md: is not UTF-8 text" in captured.err
+    assert "1 documents, 9 passages: 9 added" in captured.out
+
+    assert main(["--config", str(config), "ask", "--json", "-k", "3", "Who commissioned the key reports?"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["abstained"] is False
+    assert "President Obama" in result["answer"]
+    assert result["sources"][0]["source"].startswith("https://")
+    assert all(q["text"] in result["sources"][q["citation"] - 1]["text"] for q in result["quotes"])
+
+
+@pytest.mark.slow
+def test_run_builds_the_missing_index_and_starts_the_repl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    knowledge = Path(__file__).resolve().parent.parent / "knowledge"
+    config = write_config(tmp_path / "config.yaml", knowledge, tmp_path / "index")
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is PCAST?\n:quit\n"))
+    assert main(["--config", str(config), "run"]) == 0
+    captured = capsys.readouterr()
+    assert "building it" in captured.err
+    assert "Council of Advisors" in captured.out
+    assert (tmp_path / "index" / "CURRENT").is_file()
+
+
+@pytest.mark.slow
+def test_repl_answers_shows_sources_and_survives_bad_input(answerer: Answerer) -> None:
+    transcript = repl_transcript(
+        answerer, ["", ":sources", "What pillars do the AMP recommendations rest on?", ":sources", "  ", ":bogus", "x" * 5000, ":help", ":quit", "never read"]
+    )
+    assert "Ask a question first" in transcript
+    assert "three pillars" in transcript
+    assert "Sources:" in transcript
+    assert "score " in transcript and "united-states/key-policies.md#2" in transcript
+    assert "Unknown command ':bogus'" in transcript
+    assert "characters long" in transcript
+    assert ":sources   show the full passages" in transcript
+    assert "never read" not in transcript
+
+
+@pytest.mark.slow
+def test_repl_and_ask_print_the_same_answer(answerer: Answerer) -> None:
+    from bot.render import render_text
+
+    question = "What does the strategic plan say about federal procurement?"
+    assert render_text(answerer.ask(question)) in repl_transcript(answerer, [question])

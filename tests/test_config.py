@@ -1,0 +1,51 @@
+"""config.yaml: defaults load, and a bad value names the file, the key, the value and what is expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_config_loads_with_paths_relative_to_it() -> None:
+    settings = load_settings(ROOT / "config.yaml")
+    assert settings.knowledge_dir == ROOT / "knowledge"
+    assert settings.index_dir == ROOT / "index"
+    assert settings.model == "all-MiniLM-L6-v2"
+    assert 0 < settings.answer.abstain_below < 1
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("retrieval:\n  top_k: ten\n", "retrieval.top_k must be a whole number from 1 to 100 (passages retrieved per question), got 'ten'"),
+        ("answer:\n  abstain_below: 1.5\n", "answer.abstain_below must be a number from 0.0 to 1.0"),
+        ("retreival:\n  top_k: 3\n", "unknown key 'retreival'"),
+        ("model: ''\n", "model must be a non-empty text"),
+        ("- just\n- a list\n", "expected 'key: value' settings at the top level, got list"),
+        ("answer: [unclosed\n", "is not valid YAML"),
+    ],
+)
+def test_bad_values_fail_with_file_key_value_and_expectation(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(str(path))
+    assert expected in str(caught.value)
+
+
+def test_a_named_config_that_does_not_exist_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="config file not found"):
+        load_settings(tmp_path / "missing.yaml")
+
+
+def test_config_path_can_come_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "other.yaml"
+    path.write_text("retrieval:\n  top_k: 7\n")
+    monkeypatch.setenv("POLICYBOT_CONFIG", str(path))
+    assert load_settings().retrieval.top_k == 7
