@@ -12,7 +12,7 @@ import html
 import re
 
 _TOKEN = re.compile(r"<([^<>]*)>")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"”’)\]]*(?=\s)")
+_SENTENCE_END = re.compile(r"[.!?…][\"”’)]*(?: ?\[\d+\])*(?=\s)")
 
 
 def escape(text: str) -> str:
