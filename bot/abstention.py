@@ -79,22 +79,39 @@ _NOT_NAMES = frozenset({"i", "a", "an", "the", "what", "which", "who", "whom", "
 
 
 def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
-    """Proper names and acronyms in the question that no document mentions ('CHIPS', 'Congress').
+    """Proper names and acronyms in the question that no document mentions ('CHIPS', 'Made Smarter').
 
-    Countries are left to `unsupported_country`; the first word of the question is skipped
-    unless it is an acronym, since it is capitalized anyway.
+    Runs of capitalized words are one name; a name counts as unknown when one of its words
+    appears nowhere in the knowledge base. Countries are left to `unsupported_country`; the
+    first word of the question is skipped unless it is an acronym, since it is capitalized anyway.
     """
-    names = []
+    names: list[str] = []
+    run: list[str] = []
+    unknown = False
+
+    def close() -> None:
+        nonlocal unknown
+        if run and unknown:
+            names.append(" ".join(run))
+        run.clear()
+        unknown = False
+
+    previous_end = -1
     for match in _NAME.finditer(question):
         word = match.group(1).strip("-&")
         lower = word.lower()
         is_acronym = sum(c.isupper() for c in word) >= 2
         at_start = not question[: match.start()].strip(" \"'“‘(")
         if not word or lower in _NOT_NAMES or (at_start and not is_acronym) or countries_named(word):
+            close()
             continue
+        if question[previous_end : match.start()].strip():
+            close()
+        previous_end = match.end()
+        run.append(word)
         parts = [p for p in re.split(r"[^a-z0-9]+", lower) if p]
-        if parts and not all(p in vocabulary or p.rstrip("s") in vocabulary for p in parts):
-            names.append(word)
+        unknown |= bool(parts) and not all(p in vocabulary or p.rstrip("s") in vocabulary for p in parts)
+    close()
     return names
 
 

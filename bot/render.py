@@ -28,10 +28,13 @@ def render_citation(citation: Citation) -> str:
 
 def _source_lines(numbers: list[int], citation: Citation) -> str:
     p = citation.passage
-    marks = "".join(f"[{n}]" for n in numbers)
-    details = [p.metadata[k] for k in ("publisher", "date") if p.metadata.get(k)]
-    tail = f"{'; '.join(details)} — " if details else ""
-    return f"{marks} {p.title} — {p.section_label}\n    {tail}{p.source}"
+    consecutive = len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1))
+    marks = f"[{numbers[0]}]–[{numbers[-1]}]" if consecutive else "".join(f"[{n}]" for n in numbers)
+    details = "; ".join(p.metadata[k] for k in ("publisher", "date") if p.metadata.get(k))
+    lines = [f"{marks} {p.title} — {p.section_label}", f"    {p.source}"]
+    if details:
+        lines.append(f"    {details}")
+    return "\n".join(lines)
 
 
 def render_citations(citations: Sequence[Citation]) -> list[str]:

@@ -41,7 +41,11 @@ class Passage:
 
     @property
     def section_label(self) -> str:
-        return " > ".join(self.section) if self.section else self.title
+        """The heading path, without a top heading that only repeats the document title."""
+        path = self.section
+        if path and self.title.lower().startswith(path[0].lower()):
+            path = path[1:]
+        return " > ".join(path) if path else self.title
 
 
 def passage_key(doc_path: str, position: int) -> str:

@@ -1,0 +1,90 @@
+"""Warm answer latency over the evaluation set, and `policybot ask` wall time from a cold process.
+
+Reproduce with:  .venv/bin/python bench/latency.py [--rounds 5] [--cold 3]
+Builds the shipped knowledge into a temporary index, loads the model once, then times
+question-in/answer-out for every evaluation question (median and p99 over all rounds).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bot.config import load_settings  # noqa: E402
+from bot.engine import build_answerer  # noqa: E402
+from bot.evaluation import load_eval_set  # noqa: E402
+from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.indexing import build_index  # noqa: E402
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values), q))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="times each question is asked")
+    parser.add_argument("--cold", type=int, default=3, help="cold `policybot ask` runs")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        settings = load_settings(ROOT / "config.yaml").model_copy(update={"index_dir": Path(tmp) / "index"})
+        started = time.perf_counter()
+        embedder = SentenceTransformerEmbedder(settings.model)
+        load_s = time.perf_counter() - started
+        report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter.settings())
+        answerer = build_answerer(settings, embedder=embedder)
+        questions = [case.question for case in load_eval_set(ROOT / "tests" / "data" / "eval.yaml")]
+        for question in questions:  # warm-up
+            answerer.ask(question)
+        total, embed = [], []
+        for _ in range(args.rounds):
+            for question in questions:
+                t0 = time.perf_counter()
+                answerer.retriever.embed_query(question)
+                t1 = time.perf_counter()
+                answerer.ask(question)
+                t2 = time.perf_counter()
+                embed.append((t1 - t0) * 1000)
+                total.append((t2 - t1) * 1000)
+        long_question = "What does the plan say about skills? " * 2800
+        t0 = time.perf_counter()
+        try:
+            answerer.ask(long_question)
+        except Exception as exc:  # the refusal is the expected outcome
+            refusal = type(exc).__name__
+        long_ms = (time.perf_counter() - t0) * 1000
+
+        cold = []
+        config = Path(tmp) / "config.yaml"
+        config.write_text(f"knowledge_dir: {settings.knowledge_dir}\nindex_dir: {settings.index_dir}\n")
+        for _ in range(args.cold):
+            t0 = time.perf_counter()
+            subprocess.run(
+                [sys.executable, "-m", "bot.cli", "--config", str(config), "ask", questions[0]],
+                cwd=ROOT, check=True, capture_output=True,
+            )
+            cold.append(time.perf_counter() - t0)
+
+    print(f"index: {report.summary()}; model load {load_s:.1f}s")
+    print(f"warm answer latency over {len(questions)} questions x {args.rounds} rounds ({len(total)} answers):")
+    print(f"  p50 {statistics.median(total):.1f} ms   p99 {percentile(total, 99):.1f} ms   max {max(total):.1f} ms")
+    print(f"  of which query embedding: p50 {statistics.median(embed):.1f} ms")
+    print(f"100 KB question: {refusal} after {long_ms:.2f} ms")
+    print(f"cold `policybot ask` wall time, {args.cold} runs: median {statistics.median(cold):.2f} s "
+          f"(min {min(cold):.2f}, max {max(cold):.2f})")
+    print(f"reproduce: .venv/bin/python bench/latency.py --rounds {args.rounds} --cold {args.cold}")
+
+
+if __name__ == "__main__":
+    main()
