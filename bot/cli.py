@@ -39,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="policybot", description="Answers policy questions from a curated knowledge base, with citations.")
+    parser = argparse.ArgumentParser(
+        prog="policybot", description="Answers policy questions from a curated knowledge base, with citations."
+    )
     parser.add_argument("--config", type=Path, help="config file (default: ./config.yaml or $POLICYBOT_CONFIG)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log what happens")
     sub = parser.add_subparsers(required=True, metavar="COMMAND")
