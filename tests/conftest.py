@@ -16,6 +16,7 @@ from bot.config import Settings, load_settings
 from bot.engine import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.indexing import build_index
+from tests.slack_fixtures import *  # noqa: F403  (fake Slack fixtures for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"
@@ -66,17 +67,17 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
-def shipped_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    """The repository's config.yaml, with the index in a temporary folder."""
+def shipped_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Settings:
+    """The repository's config.yaml, with the shipped knowledge indexed into a temporary folder."""
     settings = load_settings(ROOT / "config.yaml")
     index_dir = tmp_path_factory.mktemp("shipped-index")
+    build_index(KNOWLEDGE, index_dir, embedder, settings.splitter.settings())
     return settings.model_copy(update={"index_dir": index_dir})
 
 
 @pytest.fixture(scope="session")
 def answerer(shipped_settings: Settings, embedder: SentenceTransformerEmbedder) -> Answerer:
     """The real answerer over the shipped knowledge, real model and real FAISS."""
-    build_index(KNOWLEDGE, shipped_settings.index_dir, embedder, shipped_settings.splitter.settings())
     return build_answerer(shipped_settings, embedder=embedder)
 
 

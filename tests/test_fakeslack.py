@@ -28,8 +28,6 @@ from tests.fakeslack import (
     view_submission_payload,
 )
 
-pytest_plugins = ["tests.slack_fixtures"]
-
 SECRET = "test-signing-secret"
 ConnectSocket = Callable[..., SocketModeHandler]
 

@@ -33,8 +33,6 @@ from tests.fakeslack import (
     thread_message_event,
     view_submission_payload,
 )
-from tests.slack_answerer import *  # noqa: F403
-from tests.slack_fixtures import *  # noqa: F403
 
 pytestmark = pytest.mark.slow
 
@@ -50,13 +48,13 @@ def store(tmp_path: Path) -> FeedbackStore:
 
 
 @pytest.fixture
-def make_app(fake_slack: FakeSlack, slack_answerer: Answerer, store: FeedbackStore) -> Iterator[MakeApp]:
+def make_app(fake_slack: FakeSlack, answerer: Answerer, store: FeedbackStore) -> Iterator[MakeApp]:
     """Factory for the real PolicyBot App wired to the fake; keyword arguments go to SlackConfig."""
 
-    def make(answerer: Any = None, working_after: float = 0.0, **config: Any) -> App:
+    def make(custom_answerer: Any = None, working_after: float = 0.0, **config: Any) -> App:
         client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
         settings = SlackConfig(feedback_db=store.path, **config)
-        return build_app(settings, answerer or slack_answerer, client, store, signing_secret=SECRET,
+        return build_app(settings, custom_answerer or answerer, client, store, signing_secret=SECRET,
                          working_after=working_after)
 
     yield make
@@ -126,14 +124,14 @@ def test_direct_message_is_answered_in_the_dm(fake_slack: FakeSlack, socket_app:
 
 
 def test_slow_answer_is_acked_at_once_and_shows_a_reaction_meanwhile(
-    fake_slack: FakeSlack, make_app: MakeApp, bolt_socket_mode: Callable[..., Any], slack_answerer: Answerer
+    fake_slack: FakeSlack, make_app: MakeApp, bolt_socket_mode: Callable[..., Any], answerer: Answerer
 ) -> None:
     class SlowAnswerer:  # the real answerer, one second slower
         def ask(self, question: str, k: int | None = None) -> Answer:
             time.sleep(1.0)
-            return slack_answerer.ask(question, k)
+            return answerer.ask(question, k)
 
-    bolt_socket_mode(make_app(answerer=SlowAnswerer(), working_after=0.2))
+    bolt_socket_mode(make_app(custom_answerer=SlowAnswerer(), working_after=0.2))
     started = time.monotonic()
     envelope = fake_slack.send_envelope("events_api", app_mention_event(f"<@UBOT> {PILLARS}", ts="1700.000200"))
     fake_slack.wait_for_ack(envelope, timeout=3)
@@ -269,7 +267,7 @@ def test_an_error_while_answering_gives_an_apology_and_no_details(fake_slack: Fa
         def ask(self, question: str, k: int | None = None) -> Answer:
             raise RuntimeError("index file /srv/secret/index.faiss is corrupt")
 
-    socket_app(answerer=BrokenAnswerer())
+    socket_app(custom_answerer=BrokenAnswerer())
     fake_slack.send_envelope("events_api", app_mention_event(f"<@UBOT> {PILLARS}", ts="1700.000800"))
     [post] = fake_slack.wait_for_call("chat.postMessage", timeout=5)
     assert post.body["thread_ts"] == "1700.000800" and text_of(post).startswith(APOLOGY)

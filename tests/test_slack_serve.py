@@ -17,8 +17,6 @@ from bot.config import Settings
 from bot.slack.listeners.commands import COMMAND
 from bot.slack.serve import SlackStartError, serve
 from tests.fakeslack import FakeSlack, dm_event, signed_post
-from tests.slack_answerer import *  # noqa: F403
-from tests.slack_fixtures import *  # noqa: F403
 
 ROOT = Path(__file__).resolve().parent.parent
 PILLARS = "What pillars do the AMP recommendations rest on?"
@@ -45,20 +43,20 @@ def test_missing_token_stops_the_start_with_one_line_naming_it(
     assert "xoxb-1" not in err and "xapp-1" not in err
 
 
-def test_rejected_bot_token_names_the_variable(fake_slack: FakeSlack, slack_settings: Settings) -> None:
+def test_rejected_bot_token_names_the_variable(fake_slack: FakeSlack, shipped_settings: Settings) -> None:
     env = {"SLACK_BOT_TOKEN": "xoxb-revoked", "SLACK_APP_TOKEN": fake_slack.app_token}
     with pytest.raises(SlackStartError, match=r"^Slack rejected SLACK_BOT_TOKEN \(invalid_auth\)") as raised:
-        serve(slack_settings, http=False, env=env, base_url=fake_slack.api_url, answerer_factory=_unused)
+        serve(shipped_settings, http=False, env=env, base_url=fake_slack.api_url, answerer_factory=_unused)
     assert "xoxb-revoked" not in str(raised.value)
 
 
 def test_rejected_app_token_names_the_variable(
-    fake_slack: FakeSlack, slack_settings: Settings, slack_answerer: Answerer, tmp_path: Path
+    fake_slack: FakeSlack, shipped_settings: Settings, answerer: Answerer, tmp_path: Path
 ) -> None:
     env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": "xapp-wrong"}
     with pytest.raises(SlackStartError, match=r"^Slack rejected SLACK_APP_TOKEN \(invalid_auth\)"):
-        serve(_with_db(slack_settings, tmp_path), http=False, env=env, base_url=fake_slack.api_url,
-              answerer_factory=lambda _: slack_answerer)
+        serve(_with_db(shipped_settings, tmp_path), http=False, env=env, base_url=fake_slack.api_url,
+              answerer_factory=lambda _: answerer)
 
 
 def _unused(settings: Settings) -> Answerer:
@@ -82,10 +80,10 @@ def _run(settings: Settings, http: bool, env: dict[str, str], fake: FakeSlack, a
 
 @pytest.mark.slow
 def test_serve_in_socket_mode_answers_a_dm(
-    fake_slack: FakeSlack, slack_settings: Settings, slack_answerer: Answerer, tmp_path: Path
+    fake_slack: FakeSlack, shipped_settings: Settings, answerer: Answerer, tmp_path: Path
 ) -> None:
     env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": fake_slack.app_token}
-    stop = _run(_with_db(slack_settings, tmp_path), False, env, fake_slack, slack_answerer)
+    stop = _run(_with_db(shipped_settings, tmp_path), False, env, fake_slack, answerer)
     try:
         fake_slack.send_envelope("events_api", dm_event(PILLARS))
         [post] = fake_slack.wait_for_call("chat.postMessage", timeout=5)
@@ -97,14 +95,14 @@ def test_serve_in_socket_mode_answers_a_dm(
 
 @pytest.mark.slow
 def test_serve_in_http_mode_answers_a_signed_event(
-    fake_slack: FakeSlack, slack_settings: Settings, slack_answerer: Answerer, tmp_path: Path
+    fake_slack: FakeSlack, shipped_settings: Settings, answerer: Answerer, tmp_path: Path
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    settings = _with_db(slack_settings, tmp_path, http_port=port)
+    settings = _with_db(shipped_settings, tmp_path, http_port=port)
     env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_SIGNING_SECRET": "s3cret"}
-    stop = _run(settings, True, env, fake_slack, slack_answerer)
+    stop = _run(settings, True, env, fake_slack, answerer)
     try:
         url = f"http://127.0.0.1:{port}/slack/events"
         assert signed_post(url, json.dumps(dm_event(PILLARS)).encode(), "wrong")[0] == 401
