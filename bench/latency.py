@@ -72,7 +72,9 @@ def main() -> None:
             t0 = time.perf_counter()
             subprocess.run(
                 [sys.executable, "-m", "bot.cli", "--config", str(config), "ask", questions[0]],
-                cwd=ROOT, check=True, capture_output=True,
+                cwd=ROOT,
+                check=True,
+                capture_output=True,
             )
             cold.append(time.perf_counter() - t0)
 
@@ -81,8 +83,10 @@ def main() -> None:
     print(f"  p50 {statistics.median(total):.1f} ms   p99 {percentile(total, 99):.1f} ms   max {max(total):.1f} ms")
     print(f"  of which query embedding: p50 {statistics.median(embed):.1f} ms")
     print(f"100 KB question: {refusal} after {long_ms:.2f} ms")
-    print(f"cold `policybot ask` wall time, {args.cold} runs: median {statistics.median(cold):.2f} s "
-          f"(min {min(cold):.2f}, max {max(cold):.2f})")
+    print(
+        f"cold `policybot ask` wall time, {args.cold} runs: median {statistics.median(cold):.2f} s "
+        f"(min {min(cold):.2f}, max {max(cold):.2f})"
+    )
     print(f"reproduce: .venv/bin/python bench/latency.py --rounds {args.rounds} --cold {args.cold}")
 
 

@@ -104,8 +104,9 @@ def main() -> int:
         handler = SocketModeHandler(app, app_token=fake.app_token)
         try:
             handler.client.connect()
-            socket_ms = run_sequential(lambda body: fake.send_envelope("events_api", body), fake, questions,
-                                       args.rounds, "s")
+            socket_ms = run_sequential(
+                lambda body: fake.send_envelope("events_api", body), fake, questions, args.rounds, "s"
+            )
         finally:
             handler.client.auto_reconnect_enabled = False
             fake.disconnect_clients()
@@ -116,11 +117,13 @@ def main() -> int:
         thread.start()
         url = f"http://127.0.0.1:{server.server_port}/slack/events"
         try:
-            http_ms = run_sequential(lambda body: signed_post(url, json.dumps(body).encode(), SECRET), fake,
-                                     questions, args.rounds, "h")
+            http_ms = run_sequential(
+                lambda body: signed_post(url, json.dumps(body).encode(), SECRET), fake, questions, args.rounds, "h"
+            )
             burst = [f"DC{i}" for i in range(args.concurrent)]
-            bodies = [json.dumps(dm_event(questions[i % len(questions)], channel=c)).encode()
-                      for i, c in enumerate(burst)]
+            bodies = [
+                json.dumps(dm_event(questions[i % len(questions)], channel=c)).encode() for i, c in enumerate(burst)
+            ]
             starts: dict[str, float] = {}
             statuses: list[int] = []
 
@@ -141,11 +144,18 @@ def main() -> int:
             server.server_close()
 
     for name, values in (("socket_mode", socket_ms), ("http", http_ms), ("http_burst", burst_ms)):
-        results[name] = {"n": len(values), "p50_ms": round(statistics.median(values), 1),
-                         "p99_ms": round(percentile(values, 99), 1), "max_ms": round(max(values), 1)}
-    results["http_burst"] |= {"sent": args.concurrent, "acked_200": statuses.count(200),
-                              "answered": sum(1 for n in replies if n >= 1),
-                              "answered_twice": sum(1 for n in replies if n > 1)}
+        results[name] = {
+            "n": len(values),
+            "p50_ms": round(statistics.median(values), 1),
+            "p99_ms": round(percentile(values, 99), 1),
+            "max_ms": round(max(values), 1),
+        }
+    results["http_burst"] |= {
+        "sent": args.concurrent,
+        "acked_200": statuses.count(200),
+        "answered": sum(1 for n in replies if n >= 1),
+        "answered_twice": sum(1 for n in replies if n > 1),
+    }
     print(json.dumps(results, indent=2))
     print(f"reproduce: .venv/bin/python bench/slack_latency.py --rounds {args.rounds} --concurrent {args.concurrent}")
     ok = results["http_burst"]["answered"] == args.concurrent and results["http_burst"]["answered_twice"] == 0

@@ -15,13 +15,48 @@ _WORD = re.compile(r"[A-Za-z][A-Za-z.'’-]*")
 _POSSESSIVE = re.compile(r"['’]s$")
 # Adjectives and short names people use that ISO 3166 does not list.
 _ALIASES = {
-    "u.s.": "US", "u.s": "US", "usa": "US", "u.s.a.": "US", "america": "US", "american": "US",
-    "uk": "GB", "u.k.": "GB", "britain": "GB", "british": "GB", "england": "GB", "english": "GB",
-    "german": "DE", "french": "FR", "chinese": "CN", "japanese": "JP", "korean": "KR", "south korea": "KR",
-    "indian": "IN", "canadian": "CA", "brazilian": "BR", "mexican": "MX", "italian": "IT", "spanish": "ES",
-    "russian": "RU", "russia": "RU", "australian": "AU", "swedish": "SE", "dutch": "NL", "singaporean": "SG",
-    "taiwanese": "TW", "taiwan": "TW", "swiss": "CH", "finnish": "FI", "danish": "DK", "norwegian": "NO",
-    "irish": "IE", "polish": "PL", "austrian": "AT", "belgian": "BE", "vietnam": "VN", "iran": "IR",
+    "u.s.": "US",
+    "u.s": "US",
+    "usa": "US",
+    "u.s.a.": "US",
+    "america": "US",
+    "american": "US",
+    "uk": "GB",
+    "u.k.": "GB",
+    "britain": "GB",
+    "british": "GB",
+    "england": "GB",
+    "english": "GB",
+    "german": "DE",
+    "french": "FR",
+    "chinese": "CN",
+    "japanese": "JP",
+    "korean": "KR",
+    "south korea": "KR",
+    "indian": "IN",
+    "canadian": "CA",
+    "brazilian": "BR",
+    "mexican": "MX",
+    "italian": "IT",
+    "spanish": "ES",
+    "russian": "RU",
+    "russia": "RU",
+    "australian": "AU",
+    "swedish": "SE",
+    "dutch": "NL",
+    "singaporean": "SG",
+    "taiwanese": "TW",
+    "taiwan": "TW",
+    "swiss": "CH",
+    "finnish": "FI",
+    "danish": "DK",
+    "norwegian": "NO",
+    "irish": "IE",
+    "polish": "PL",
+    "austrian": "AT",
+    "belgian": "BE",
+    "vietnam": "VN",
+    "iran": "IR",
 }
 
 
@@ -73,9 +108,49 @@ def unsupported_year(question: str, passages: Iterable[Passage]) -> str | None:
 
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][A-Za-z0-9&-]*)")
-_NOT_NAMES = frozenset({"i", "a", "an", "the", "what", "which", "who", "whom", "whose", "why", "how", "when", "where",
-    "is", "are", "was", "were", "do", "does", "did", "can", "could", "should", "would", "will", "tell", "list",
-    "name", "give", "show", "explain", "describe", "summarise", "summarize", "please", "and", "or", "of", "in"})
+_NOT_NAMES = frozenset(
+    {
+        "i",
+        "a",
+        "an",
+        "the",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "how",
+        "when",
+        "where",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+        "did",
+        "can",
+        "could",
+        "should",
+        "would",
+        "will",
+        "tell",
+        "list",
+        "name",
+        "give",
+        "show",
+        "explain",
+        "describe",
+        "summarise",
+        "summarize",
+        "please",
+        "and",
+        "or",
+        "of",
+        "in",
+    }
+)
 
 
 def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
@@ -117,4 +192,4 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
 
 def _display(code: str) -> str:
     country = pycountry.countries.get(alpha_2=code)
-    return getattr(country, "common_name", None) or getattr(country, "name", code)
+    return str(getattr(country, "common_name", None) or getattr(country, "name", code))

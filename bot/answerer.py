@@ -55,8 +55,8 @@ class Answerer:
         reason = self.abstention_reason(question, hits)
         if reason:
             nearest = hits[: self.settings.nearest_sources]
-            citations = tuple(Citation(i, h.passage, h.score) for i, h in enumerate(nearest, start=1))
-            return Answer(question, (), citations, abstained=True, reason=reason, index_version=version)
+            sources = tuple(Citation(i, h.passage, h.score) for i, h in enumerate(nearest, start=1))
+            return Answer(question, (), sources, abstained=True, reason=reason, index_version=version)
         groups = self._select(question, query, self._candidates(hits))
         citations: list[Citation] = []
         quotes: list[Quote] = []
@@ -126,7 +126,6 @@ class Answerer:
                 groups.append(_Group(passage, hit.score, [passage.sentences[i] for i in keep]))
         return groups
 
-
     def _sentence_scores(self, passage: Passage, query: np.ndarray, key_terms: set[str]) -> np.ndarray:
         """Cosine of each sentence to the question, plus a bonus for holding the question's key terms
         (weighted by rarity, so 'industrial' counts for more than 'policy').
@@ -158,7 +157,9 @@ def check_question(question: str, max_chars: int) -> str:
     """The question, trimmed; empty or over-long questions get a short, clear hint."""
     text = " ".join(question.split()) if len(question) <= max_chars * 2 else question.strip()
     if not text:
-        raise QuestionError('Ask a question in words, for example: policybot ask "What pillars do the AMP recommendations rest on?"')
+        raise QuestionError(
+            'Ask a question in words, for example: policybot ask "What pillars do the AMP recommendations rest on?"'
+        )
     if len(text) > max_chars:
         raise QuestionError(
             f"The question is {len(text):,} characters long; the limit is {max_chars:,}. Ask it in a sentence or two."

@@ -7,9 +7,9 @@ import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from bot.config import Settings, load_settings
 from embeddings.errors import PolicyBotError
@@ -210,9 +210,8 @@ class _ProgressBar:
     """A tqdm bar with the real total, shown only on a terminal."""
 
     def __init__(self) -> None:
-        self._bar = None
+        self._bar: Any = None  # tqdm, imported only when a terminal shows it
         self._enabled = sys.stderr.isatty()
-        self._started = time.perf_counter()
 
     def update(self, done: int, total: int) -> None:
         if not self._enabled:

@@ -135,17 +135,22 @@ def _expected(loc: tuple[Any, ...]) -> str:
     model: Any = Settings
     field = None
     for part in loc:
-        field = model.model_fields.get(str(part)) if isinstance(model, type) else None
+        fields = getattr(model, "model_fields", None) if isinstance(model, type) else None
+        field = fields.get(str(part)) if fields else None
         if field is None:
             return "a valid value"
         model = field.annotation
     if field is None:
         return "a valid value"
-    kinds: dict[Any, str] = {int: "a whole number", float: "a number", str: "a non-empty text", Path: "a path",
-                             bool: "true or false", list[str]: "a list of texts"}
-    kind = kinds.get(
-        field.annotation, "a mapping of settings"
-    )
+    kinds: dict[Any, str] = {
+        int: "a whole number",
+        float: "a number",
+        str: "a non-empty text",
+        Path: "a path",
+        bool: "true or false",
+        list[str]: "a list of texts",
+    }
+    kind = kinds.get(field.annotation, "a mapping of settings")
     low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
     high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
     if low is not None and high is not None:

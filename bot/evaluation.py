@@ -45,9 +45,9 @@ class CaseResult:
     @property
     def quoted(self) -> bool:
         """The expected phrase is in the answer's quoted sentences, not only in its first source."""
-        return bool(self.case.expect) and not self.answer.abstained and self.case.expect.lower() in " ".join(
-            q.text for q in self.answer.quotes
-        ).lower()
+        expect = (self.case.expect or "").lower()
+        quoted = " ".join(q.text for q in self.answer.quotes).lower()
+        return bool(expect) and not self.answer.abstained and expect in quoted
 
     def rank(self) -> int | None:
         """1-based rank of the first retrieved passage holding the expected phrase."""
@@ -77,7 +77,8 @@ class EvalReport:
         return _ratio(sum((r.rank() or k + 1) <= k for r in self.answerable), len(self.answerable))
 
     def mrr(self) -> float:
-        return _ratio(sum(1 / r.rank() for r in self.answerable if r.rank()), len(self.answerable))
+        ranks = [r.rank() for r in self.answerable]
+        return _ratio(sum(1 / rank for rank in ranks if rank), len(self.answerable))
 
     def abstention(self, threshold: float | None = None) -> tuple[float, float, int, int]:
         """(precision, recall, answerable questions abstained, unanswerable answered)."""
@@ -163,10 +164,12 @@ def format_report(report: EvalReport, threshold: float, sweep: list[float] | Non
         lines += ["", "threshold sweep (abstain when best dense score < t, or a country/year/name guard fires):"]
         lines.append("     t  precision  recall  answerable-abstained  unanswerable-answered")
         for t in sweep:
-            p, r, w, m = report.abstention(t)
+            p, rec, w, m = report.abstention(t)
             mark = "  <- config" if abs(t - threshold) < 1e-9 else ""
-            lines.append(f"  {t:4.2f}  {p:9.3f}  {r:6.3f}  {w:20d}  {m:21d}{mark}")
-    problems = [r for r in report.answerable if not (r.hit and r.quoted)] + [r for r in report.unanswerable if not r.answer.abstained]
+            lines.append(f"  {t:4.2f}  {p:9.3f}  {rec:6.3f}  {w:20d}  {m:21d}{mark}")
+    problems = [r for r in report.answerable if not (r.hit and r.quoted)] + [
+        r for r in report.unanswerable if not r.answer.abstained
+    ]
     if problems:
         lines += ["", "questions that went wrong:"]
         for r in problems:

@@ -99,8 +99,20 @@ class FeedbackStore:
         with self._connect() as db:
             db.execute(
                 "INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (answer_id, _now(), answer.question, answer.text, json.dumps(passage_ids), answer.index_version,
-                 int(answer.abstained), user, channel, thread_ts, message_ts, json.dumps(list(blocks))),
+                (
+                    answer_id,
+                    _now(),
+                    answer.question,
+                    answer.text,
+                    json.dumps(passage_ids),
+                    answer.index_version,
+                    int(answer.abstained),
+                    user,
+                    channel,
+                    thread_ts,
+                    message_ts,
+                    json.dumps(list(blocks)),
+                ),
             )
 
     def answered_message(self, channel: str, message_ts: str) -> bool:

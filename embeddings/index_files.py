@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 import logging
+import re
 import shutil
 import tempfile
 import time
@@ -136,9 +136,7 @@ def check_compatible(meta: IndexMeta, model: str, dimension: int | None, splitte
             f"the index has dimension {meta.dimension}, the model {model!r} gives {dimension}; {REBUILD_HINT}"
         )
     if meta.splitter != splitter:
-        raise IndexError_(
-            f"the index was split with {meta.splitter}, config.yaml says {splitter}; {REBUILD_HINT}"
-        )
+        raise IndexError_(f"the index was split with {meta.splitter}, config.yaml says {splitter}; {REBUILD_HINT}")
 
 
 def load_index(index_dir: Path) -> LoadedIndex:

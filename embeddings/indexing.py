@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -102,7 +102,7 @@ def build_index(
         version=_version_id(embedder.name, fingerprint, hashes),
         passages=len(passages),
         documents=sorted(d.path for d in documents),
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
     )
     if previous is not None and previous.version == meta.version:
         report.version = meta.version

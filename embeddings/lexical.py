@@ -34,7 +34,9 @@ class LexicalIndex:
 
     def terms(self, text: str) -> set[str]:
         """Stemmed key terms, stopwords removed: 'Who commissioned the reports?' -> {'commiss', 'report'}."""
-        tokens = bm25s.tokenize([text], stopwords=STOPWORDS, stemmer=self._stemmer, return_ids=False, show_progress=False)
+        tokens = bm25s.tokenize(
+            [text], stopwords=STOPWORDS, stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
         return set(tokens[0])
 
     def idf(self, term: str) -> float:

@@ -172,15 +172,9 @@ def _text_blocks(body: str) -> list[_Block]:
         if not lines:
             continue
         pending: list[str] = []
-
-        def flush() -> None:
-            if pending:
-                blocks.append(_Block((), _clean(" ".join(pending)), "paragraph"))
-                pending.clear()
-
         for line in lines:
             if _BULLET.match(line):
-                flush()
+                _flush_paragraph(pending, blocks)
                 if not in_list:
                     list_count += 1
                     in_list = True
@@ -192,5 +186,12 @@ def _text_blocks(body: str) -> list[_Block]:
             else:
                 in_list = False
                 pending.append(line)
-        flush()
+        _flush_paragraph(pending, blocks)
     return [b for b in blocks if b.text]
+
+
+def _flush_paragraph(lines: list[str], blocks: list[_Block]) -> None:
+    """Turn the collected plain-text lines into one paragraph block."""
+    if lines:
+        blocks.append(_Block((), _clean(" ".join(lines)), "paragraph"))
+        lines.clear()

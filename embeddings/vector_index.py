@@ -22,7 +22,8 @@ class VectorIndex:
         self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
 
     def remove(self, ids: np.ndarray) -> int:
-        return int(self._index.remove_ids(np.ascontiguousarray(ids, dtype=np.int64)))
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+        return int(self._index.remove_ids(selector))
 
     def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each of shape (n_queries, k); missing results have id -1."""

@@ -41,8 +41,15 @@ MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT_CHARS = 3_000
 _OK_METHODS = frozenset(
-    {"reactions.add", "reactions.remove", "views.open", "views.publish", "views.update",
-     "assistant.threads.setStatus", "api.test"}
+    {
+        "reactions.add",
+        "reactions.remove",
+        "views.open",
+        "views.publish",
+        "views.update",
+        "assistant.threads.setStatus",
+        "api.test",
+    }
 )
 _MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
 _KNOWN_METHODS = _OK_METHODS | _MESSAGE_METHODS | {"auth.test", "apps.connections.open"}
@@ -187,9 +194,16 @@ class FakeSlack:
         if (token == self.app_token) != (method == "apps.connections.open"):
             return {"ok": False, "error": "not_allowed_token_type"}
         if method == "auth.test":
-            return {"ok": True, "url": "https://policybot-test.slack.com/", "team": "PolicyBot Test",
-                    "user": "policybot", "team_id": TEAM_ID, "user_id": BOT_USER_ID, "bot_id": BOT_ID,
-                    "is_enterprise_install": False}
+            return {
+                "ok": True,
+                "url": "https://policybot-test.slack.com/",
+                "team": "PolicyBot Test",
+                "user": "policybot",
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "is_enterprise_install": False,
+            }
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.ws_port}/link/?ticket={uuid.uuid4()}"}
         error = _payload_error(method, body)
@@ -201,8 +215,14 @@ class FakeSlack:
             return {"ok": True, "message_ts": self._new_ts()}
         if method in _MESSAGE_METHODS:
             ts = str(body.get("ts") or self._new_ts())
-            message = {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": ts,
-                       "text": body.get("text", ""), "blocks": body.get("blocks", [])}
+            message = {
+                "type": "message",
+                "user": BOT_USER_ID,
+                "bot_id": BOT_ID,
+                "ts": ts,
+                "text": body.get("text", ""),
+                "blocks": body.get("blocks", []),
+            }
             return {"ok": True, "channel": body.get("channel"), "ts": ts, "message": message}
         if method.startswith("views.") and isinstance(body.get("view"), dict):
             return {"ok": True, "view": {"id": f"V{next(self._ts_counter):08d}", **body["view"]}}
@@ -219,8 +239,12 @@ class FakeSlack:
             self.connection_count += 1
             count = len(self._connections)
             self._cond.notify_all()
-        hello = {"type": "hello", "num_connections": count, "connection_info": {"app_id": APP_ID},
-                 "debug_info": {"host": "applink-fake", "build_number": 1, "approximate_connection_time": 3600}}
+        hello = {
+            "type": "hello",
+            "num_connections": count,
+            "connection_info": {"app_id": APP_ID},
+            "debug_info": {"host": "applink-fake", "build_number": 1, "approximate_connection_time": 3600},
+        }
         try:
             conn.send(json.dumps(hello))
             for raw in conn:
@@ -255,8 +279,12 @@ class FakeSlack:
         `events_api` envelopes carry `retry_attempt: 0, retry_reason: ""` unless given, like Slack's.
         """
         envelope_id = str(uuid.uuid4())
-        envelope: dict[str, Any] = {"envelope_id": envelope_id, "type": type, "payload": payload,
-                                    "accepts_response_payload": accepts_response_payload}
+        envelope: dict[str, Any] = {
+            "envelope_id": envelope_id,
+            "type": type,
+            "payload": payload,
+            "accepts_response_payload": accepts_response_payload,
+        }
         if type == "events_api" or retry_attempt is not None:
             envelope["retry_attempt"] = retry_attempt or 0
             envelope["retry_reason"] = retry_reason or ""
@@ -403,7 +431,6 @@ def encode_payload(payload: dict[str, Any]) -> bytes:
     return encode_form({"payload": json.dumps(payload)})
 
 
-
 def _ts() -> str:
     return f"{time.time():.6f}"
 
@@ -422,25 +449,52 @@ def _rich_text(text: str) -> list[dict[str, Any]]:
 
 def _message(type: str, text: str, channel: str, user: str, ts: str | None, **extra: Any) -> dict[str, Any]:
     ts = ts or _ts()
-    return {"type": type, "user": user, "text": text, "ts": ts, "client_msg_id": str(uuid.uuid4()),
-            "team": TEAM_ID, "blocks": _rich_text(text), "channel": channel, "event_ts": ts, **extra}
+    return {
+        "type": type,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "client_msg_id": str(uuid.uuid4()),
+        "team": TEAM_ID,
+        "blocks": _rich_text(text),
+        "channel": channel,
+        "event_ts": ts,
+        **extra,
+    }
 
 
 def _event_callback(event: dict[str, Any], event_id: str | None) -> dict[str, Any]:
     return {
-        "token": "verification-token", "team_id": TEAM_ID, "context_team_id": TEAM_ID,
-        "context_enterprise_id": None, "api_app_id": APP_ID, "event": event, "type": "event_callback",
+        "token": "verification-token",
+        "team_id": TEAM_ID,
+        "context_team_id": TEAM_ID,
+        "context_enterprise_id": None,
+        "api_app_id": APP_ID,
+        "event": event,
+        "type": "event_callback",
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(float(event["event_ts"])),
-        "authorizations": [{"enterprise_id": None, "team_id": TEAM_ID, "user_id": BOT_USER_ID,
-                            "is_bot": True, "is_enterprise_install": False}],
-        "is_ext_shared_channel": False, "event_context": f"4-{uuid.uuid4().hex}",
+        "authorizations": [
+            {
+                "enterprise_id": None,
+                "team_id": TEAM_ID,
+                "user_id": BOT_USER_ID,
+                "is_bot": True,
+                "is_enterprise_install": False,
+            }
+        ],
+        "is_ext_shared_channel": False,
+        "event_context": f"4-{uuid.uuid4().hex}",
     }
 
 
 def app_mention_event(
-    text: str, channel: str = "C1", user: str = "U1", ts: str | None = None,
-    thread_ts: str | None = None, event_id: str | None = None,
+    text: str,
+    channel: str = "C1",
+    user: str = "U1",
+    ts: str | None = None,
+    thread_ts: str | None = None,
+    event_id: str | None = None,
 ) -> dict[str, Any]:
     """An `event_callback` body for an app_mention; `text` should contain `<@UBOT>` as Slack's does."""
     extra = {"thread_ts": thread_ts} if thread_ts else {}
@@ -455,25 +509,43 @@ def dm_event(
 
 
 def thread_message_event(
-    text: str, thread_ts: str, channel: str = "C1", user: str = "U1", ts: str | None = None,
-    event_id: str | None = None, parent_user_id: str = BOT_USER_ID,
+    text: str,
+    thread_ts: str,
+    channel: str = "C1",
+    user: str = "U1",
+    ts: str | None = None,
+    event_id: str | None = None,
+    parent_user_id: str = BOT_USER_ID,
 ) -> dict[str, Any]:
     """An `event_callback` body for a reply in a channel thread (message.channels)."""
-    event = _message("message", text, channel, user, ts, channel_type="channel",
-                     thread_ts=thread_ts, parent_user_id=parent_user_id)
+    event = _message(
+        "message", text, channel, user, ts, channel_type="channel", thread_ts=thread_ts, parent_user_id=parent_user_id
+    )
     return _event_callback(event, event_id)
 
 
 def slash_command_form(
-    command: str = "/policybot", text: str = "", user_id: str = "U1", channel_id: str = "C1",
-    response_url: str = "", trigger_id: str | None = None,
+    command: str = "/policybot",
+    text: str = "",
+    user_id: str = "U1",
+    channel_id: str = "C1",
+    response_url: str = "",
+    trigger_id: str | None = None,
 ) -> dict[str, str]:
     """Slash command fields (HTTP form body, or the Socket Mode `slash_commands` payload)."""
     return {
-        "token": "verification-token", "team_id": TEAM_ID, "team_domain": "policybot-test",
-        "channel_id": channel_id, "channel_name": "directmessage" if channel_id.startswith("D") else "general",
-        "user_id": user_id, "user_name": "alice", "command": command, "text": text, "api_app_id": APP_ID,
-        "is_enterprise_install": "false", "response_url": response_url,
+        "token": "verification-token",
+        "team_id": TEAM_ID,
+        "team_domain": "policybot-test",
+        "channel_id": channel_id,
+        "channel_name": "directmessage" if channel_id.startswith("D") else "general",
+        "user_id": user_id,
+        "user_name": "alice",
+        "command": command,
+        "text": text,
+        "api_app_id": APP_ID,
+        "is_enterprise_install": "false",
+        "response_url": response_url,
         "trigger_id": trigger_id or f"{int(time.time())}.1.{uuid.uuid4().hex}",
     }
 
@@ -483,42 +555,84 @@ def _user(user: str) -> dict[str, str]:
 
 
 def block_action_payload(
-    action_id: str, value: str, user: str = "U1", channel: str = "C1", message_ts: str | None = None,
-    response_url: str = "", trigger_id: str | None = None, block_id: str = "b1",
+    action_id: str,
+    value: str,
+    user: str = "U1",
+    channel: str = "C1",
+    message_ts: str | None = None,
+    response_url: str = "",
+    trigger_id: str | None = None,
+    block_id: str = "b1",
 ) -> dict[str, Any]:
     """A `block_actions` payload for a button click on a bot message."""
     message_ts = message_ts or _ts()
     return {
-        "type": "block_actions", "user": _user(user), "api_app_id": APP_ID, "token": "verification-token",
+        "type": "block_actions",
+        "user": _user(user),
+        "api_app_id": APP_ID,
+        "token": "verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
         "trigger_id": trigger_id or f"{int(time.time())}.1.{uuid.uuid4().hex}",
-        "team": {"id": TEAM_ID, "domain": "policybot-test"}, "enterprise": None, "is_enterprise_install": False,
+        "team": {"id": TEAM_ID, "domain": "policybot-test"},
+        "enterprise": None,
+        "is_enterprise_install": False,
         "channel": {"id": channel, "name": "general"},
         "message": {"type": "message", "user": BOT_USER_ID, "bot_id": BOT_ID, "ts": message_ts, "text": ""},
-        "state": {"values": {}}, "response_url": response_url,
-        "actions": [{"action_id": action_id, "block_id": block_id, "value": value, "type": "button",
-                     "text": {"type": "plain_text", "text": "Button", "emoji": True}, "action_ts": _ts()}],
+        "state": {"values": {}},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": block_id,
+                "value": value,
+                "type": "button",
+                "text": {"type": "plain_text", "text": "Button", "emoji": True},
+                "action_ts": _ts(),
+            }
+        ],
     }
 
 
 def view_submission_payload(
-    callback_id: str, private_metadata: str = "", values: dict[str, dict[str, Any]] | None = None,
+    callback_id: str,
+    private_metadata: str = "",
+    values: dict[str, dict[str, Any]] | None = None,
     user: str = "U1",
 ) -> dict[str, Any]:
     """A `view_submission` payload; `values` maps block_id -> action_id -> str (a plain_text_input) or raw dict."""
     state = {
-        block_id: {action_id: v if isinstance(v, dict) else {"type": "plain_text_input", "value": v}
-                   for action_id, v in actions.items()}
+        block_id: {
+            action_id: v if isinstance(v, dict) else {"type": "plain_text_input", "value": v}
+            for action_id, v in actions.items()
+        }
         for block_id, actions in (values or {}).items()
     }
     view: dict[str, Any] = {
-        "id": "V1", "team_id": TEAM_ID, "type": "modal", "blocks": [], "private_metadata": private_metadata,
-        "callback_id": callback_id, "state": {"values": state}, "hash": f"{int(time.time())}.fake",
-        "title": {"type": "plain_text", "text": "PolicyBot"}, "previous_view_id": None, "root_view_id": "V1",
-        "app_id": APP_ID, "external_id": "", "app_installed_team_id": TEAM_ID, "bot_id": BOT_ID,
+        "id": "V1",
+        "team_id": TEAM_ID,
+        "type": "modal",
+        "blocks": [],
+        "private_metadata": private_metadata,
+        "callback_id": callback_id,
+        "state": {"values": state},
+        "hash": f"{int(time.time())}.fake",
+        "title": {"type": "plain_text", "text": "PolicyBot"},
+        "previous_view_id": None,
+        "root_view_id": "V1",
+        "app_id": APP_ID,
+        "external_id": "",
+        "app_installed_team_id": TEAM_ID,
+        "bot_id": BOT_ID,
     }
     return {
-        "type": "view_submission", "team": {"id": TEAM_ID, "domain": "policybot-test"}, "user": _user(user),
-        "api_app_id": APP_ID, "token": "verification-token", "trigger_id": f"{int(time.time())}.1.fake",
-        "view": view, "response_urls": [], "is_enterprise_install": False, "enterprise": None,
+        "type": "view_submission",
+        "team": {"id": TEAM_ID, "domain": "policybot-test"},
+        "user": _user(user),
+        "api_app_id": APP_ID,
+        "token": "verification-token",
+        "trigger_id": f"{int(time.time())}.1.fake",
+        "view": view,
+        "response_urls": [],
+        "is_enterprise_install": False,
+        "enterprise": None,
     }

@@ -42,7 +42,7 @@ def test_every_quoted_sentence_is_verbatim_from_its_cited_passage(eval_report: E
 
 
 def test_evaluation_set_reaches_the_targets(eval_report: EvalReport) -> None:
-    precision, recall, answerable_abstained, _ = eval_report.abstention()
+    _, _, answerable_abstained, _ = eval_report.abstention()
     assert len(eval_report.answerable) >= 25 and len(eval_report.unanswerable) >= 10
     assert eval_report.hit_at_1() >= 0.9
     assert eval_report.off_topic_answered() == []

@@ -91,7 +91,19 @@ def test_run_builds_the_missing_index_and_starts_the_repl(
 @pytest.mark.slow
 def test_repl_answers_shows_sources_and_survives_bad_input(answerer: Answerer) -> None:
     transcript = repl_transcript(
-        answerer, ["", ":sources", "What pillars do the AMP recommendations rest on?", ":sources", "  ", ":bogus", "x" * 5000, ":help", ":quit", "never read"]
+        answerer,
+        [
+            "",
+            ":sources",
+            "What pillars do the AMP recommendations rest on?",
+            ":sources",
+            "  ",
+            ":bogus",
+            "x" * 5000,
+            ":help",
+            ":quit",
+            "never read",
+        ],
     )
     assert "Ask a question first" in transcript
     assert "three pillars" in transcript

@@ -22,7 +22,10 @@ def test_shipped_config_loads_with_paths_relative_to_it() -> None:
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("retrieval:\n  top_k: ten\n", "retrieval.top_k must be a whole number from 1 to 100 (passages retrieved per question), got 'ten'"),
+        (
+            "retrieval:\n  top_k: ten\n",
+            "retrieval.top_k must be a whole number from 1 to 100 (passages retrieved per question), got 'ten'",
+        ),
         ("answer:\n  abstain_below: 1.5\n", "answer.abstain_below must be a number from 0.0 to 1.0"),
         ("retreival:\n  top_k: 3\n", "unknown key 'retreival'"),
         ("model: ''\n", "model must be a non-empty text"),

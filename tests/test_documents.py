@@ -60,7 +60,9 @@ def test_plain_text_document_takes_its_title_from_the_file_name(tmp_path: Path) 
         ("report.docx", "x", "unsupported format '.docx'"),
     ],
 )
-def test_unreadable_documents_name_the_file_and_the_reason(tmp_path: Path, name: str, data: str | bytes, reason: str) -> None:
+def test_unreadable_documents_name_the_file_and_the_reason(
+    tmp_path: Path, name: str, data: str | bytes, reason: str
+) -> None:
     path = write(tmp_path, name, data)
     with pytest.raises(DocumentError) as caught:
         read_document(path, tmp_path)

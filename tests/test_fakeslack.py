@@ -104,9 +104,11 @@ def test_form_encoded_calls_are_parsed(fake_slack: FakeSlack, web_client: WebCli
 def test_oversized_payloads_are_rejected(web_client: WebClient) -> None:
     long_section = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 3001}}]
     too_many = [{"type": "divider"}] * 51
-    cases: list[tuple[dict[str, Any], str]] = [({"text": "x" * 40_001}, "msg_too_long"),
-             ({"text": "x", "blocks": long_section}, "invalid_blocks"),
-             ({"text": "x", "blocks": too_many}, "invalid_blocks")]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"text": "x" * 40_001}, "msg_too_long"),
+        ({"text": "x", "blocks": long_section}, "invalid_blocks"),
+        ({"text": "x", "blocks": too_many}, "invalid_blocks"),
+    ]
     for kwargs, error in cases:
         with pytest.raises(SlackApiError) as raised:
             web_client.chat_postMessage(channel="C1", **kwargs)
@@ -205,9 +207,7 @@ def test_socket_mode_passes_retry_attempts_on(fake_slack: FakeSlack, bolt_socket
     assert fake_slack.wait_for_call("chat.postMessage")[0].body["text"].endswith("(retry 2)")
 
 
-def test_socket_mode_ack_carries_the_response_payload(
-    fake_slack: FakeSlack, bolt_socket_mode: ConnectSocket
-) -> None:
+def test_socket_mode_ack_carries_the_response_payload(fake_slack: FakeSlack, bolt_socket_mode: ConnectSocket) -> None:
     bolt_socket_mode(build_app(fake_slack))
     command = slash_command_form("/policybot", "pto", response_url=fake_slack.response_url("sm"))
     envelope_id = fake_slack.send_envelope("slash_commands", command, accepts_response_payload=True)
@@ -217,7 +217,8 @@ def test_socket_mode_ack_carries_the_response_payload(
     view = view_submission_payload("feedback", "doc-7", {"comment": {"text": "unclear"}})
     envelope_id = fake_slack.send_envelope("interactive", view, accepts_response_payload=True)
     assert fake_slack.wait_for_ack(envelope_id)["payload"] == {
-        "response_action": "errors", "errors": {"comment": "got unclear for doc-7"}
+        "response_action": "errors",
+        "errors": {"comment": "got unclear for doc-7"},
     }
 
 

@@ -79,7 +79,7 @@ def test_a_broken_document_is_reported_and_the_rest_still_indexes(
 
 
 def test_missing_index_says_how_to_build_it(tmp_path: Path) -> None:
-    with pytest.raises(IndexError_, match="no index found .*policybot index"):
+    with pytest.raises(IndexError_, match=r"no index found .*policybot index"):
         load_index(tmp_path / "nowhere")
 
 
@@ -150,7 +150,7 @@ def test_a_damaged_index_file_is_reported_not_crashed_on(
     version_dir = current_version_dir(tmp_path / "index")
     assert version_dir is not None
     (version_dir / "vectors.faiss").write_bytes(b"garbage")
-    with pytest.raises(IndexError_, match="damaged.*policybot index --full"):
+    with pytest.raises(IndexError_, match=r"damaged.*policybot index --full"):
         load_index(tmp_path / "index")
 
 

@@ -54,8 +54,9 @@ def make_app(fake_slack: FakeSlack, answerer: Answerer, store: FeedbackStore) ->
     def make(custom_answerer: Any = None, working_after: float = 0.0, **config: Any) -> App:
         client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
         settings = SlackConfig(feedback_db=store.path, **config)
-        return build_app(settings, custom_answerer or answerer, client, store, signing_secret=SECRET,
-                         working_after=working_after)
+        return build_app(
+            settings, custom_answerer or answerer, client, store, signing_secret=SECRET, working_after=working_after
+        )
 
     yield make
 
@@ -82,8 +83,9 @@ def text_of(call: Call) -> str:
 
 def buttons(call: Call) -> dict[str, str]:
     """action_id -> value of the message's buttons."""
-    return {e["action_id"]: e["value"] for b in call.body.get("blocks", []) if b["type"] == "actions"
-            for e in b["elements"]}
+    return {
+        e["action_id"]: e["value"] for b in call.body.get("blocks", []) if b["type"] == "actions" for e in b["elements"]
+    }
 
 
 def posts_after_sentinel(fake: FakeSlack, expected: int) -> list[Call]:
@@ -146,15 +148,18 @@ def test_follow_up_in_an_answered_thread_needs_no_mention(fake_slack: FakeSlack,
     socket_app()
     fake_slack.send_envelope("events_api", app_mention_event(f"<@UBOT> {PILLARS}", ts="1700.000300"))
     fake_slack.wait_for_call("chat.postMessage", timeout=5)
-    fake_slack.send_envelope("events_api", thread_message_event(OBJECTIVES, thread_ts="1700.000300",
-                                                                parent_user_id="U1"))
+    fake_slack.send_envelope(
+        "events_api", thread_message_event(OBJECTIVES, thread_ts="1700.000300", parent_user_id="U1")
+    )
     [_, follow_up] = fake_slack.wait_for_call("chat.postMessage", count=2, timeout=5)
     assert follow_up.body["thread_ts"] == "1700.000300" and "five objectives" in text_of(follow_up)
     for chatter in ("thanks!", "<@U2> what do you think about this one?"):
-        fake_slack.send_envelope("events_api", thread_message_event(chatter, thread_ts="1700.000300",
-                                                                    parent_user_id="U1"))
-    fake_slack.send_envelope("events_api", thread_message_event(OBJECTIVES, thread_ts="1699.000001",
-                                                                parent_user_id="U1"))  # a thread we never joined
+        fake_slack.send_envelope(
+            "events_api", thread_message_event(chatter, thread_ts="1700.000300", parent_user_id="U1")
+        )
+    fake_slack.send_envelope(
+        "events_api", thread_message_event(OBJECTIVES, thread_ts="1699.000001", parent_user_id="U1")
+    )  # a thread we never joined
     assert len(posts_after_sentinel(fake_slack, expected=2)) == 2
 
 
@@ -169,8 +174,9 @@ def test_mention_inside_an_answered_thread_is_answered_once(fake_slack: FakeSlac
     fake_slack.send_envelope("events_api", app_mention_event(f"<@UBOT> {PILLARS}", ts="1700.000500"))
     fake_slack.wait_for_call("chat.postMessage", timeout=5)
     text, ts = f"<@UBOT> {OBJECTIVES}", "1700.000600"
-    fake_slack.send_envelope("events_api", thread_message_event(text, thread_ts="1700.000500", ts=ts,
-                                                                parent_user_id="U1"))
+    fake_slack.send_envelope(
+        "events_api", thread_message_event(text, thread_ts="1700.000500", ts=ts, parent_user_id="U1")
+    )
     fake_slack.send_envelope("events_api", app_mention_event(text, ts=ts, thread_ts="1700.000500"))
     assert len(posts_after_sentinel(fake_slack, expected=2)) == 2
 
@@ -332,8 +338,9 @@ def test_helpful_click_is_stored_with_the_answer(
     socket_app()
     fake_slack.send_envelope("events_api", app_mention_event(f"<@UBOT> {PILLARS}", channel="C9"))
     [post] = fake_slack.wait_for_call("chat.postMessage", timeout=5)
-    click = block_action_payload(HELPFUL, buttons(post)[HELPFUL], user="U7", channel="C9",
-                                 response_url=fake_slack.response_url("vote"))
+    click = block_action_payload(
+        HELPFUL, buttons(post)[HELPFUL], user="U7", channel="C9", response_url=fake_slack.response_url("vote")
+    )
     envelope = fake_slack.send_envelope("interactive", click)
     fake_slack.wait_for_ack(envelope)
     [thanks] = fake_slack.wait_for_call("response/vote", timeout=5)
@@ -356,10 +363,14 @@ def test_not_helpful_opens_a_modal_whose_correction_is_stored(
     view = opened.body["view"]
     assert opened.body["trigger_id"] == "trig-1" and view["callback_id"] == FEEDBACK_MODAL
     assert [b.get("block_id") for b in view["blocks"]][1:] == ["correct_answer", "correct_source"]
-    submission = view_submission_payload(FEEDBACK_MODAL, view["private_metadata"], {
-        "correct_answer": {"value": "innovation, talent, business climate"},
-        "correct_source": {"value": "Capturing Domestic Competitive Advantage"},
-    })
+    submission = view_submission_payload(
+        FEEDBACK_MODAL,
+        view["private_metadata"],
+        {
+            "correct_answer": {"value": "innovation, talent, business climate"},
+            "correct_source": {"value": "Capturing Domestic Competitive Advantage"},
+        },
+    )
     envelope = fake_slack.send_envelope("interactive", submission)
     assert fake_slack.wait_for_ack(envelope) == {"envelope_id": envelope}  # the modal closes
     report = store.report()

@@ -23,8 +23,17 @@ URL = "https://example.org/policy"
 
 
 def passage(text: str, section: tuple[str, ...] = ("Energy",), source: str = URL, n: int = 0) -> Passage:
-    return Passage(id=n, key=f"doc.md#{n}", doc="doc.md", title="Key Policies", section=section, text=text,
-                   source=source, position=n, metadata={"publisher": "CSTI & Cambridge"})
+    return Passage(
+        id=n,
+        key=f"doc.md#{n}",
+        doc="doc.md",
+        title="Key Policies",
+        section=section,
+        text=text,
+        source=source,
+        position=n,
+        metadata={"publisher": "CSTI & Cambridge"},
+    )
 
 
 def answer_of(*quotes: tuple[str, Passage], question: str = "What about energy?") -> Answer:
@@ -60,8 +69,11 @@ def test_answer_shows_markers_then_numbered_sources_then_feedback_buttons() -> N
 def test_source_link_jumps_to_the_quoted_sentence() -> None:
     sentence = "Three pillars – enabling innovation, securing talent & improving the climate-change plan."
     p = passage(f"Intro. {sentence}")
-    [marker_link] = [part for part in answer_blocks(answer_of((sentence, p)))[1]["text"]["text"].split("<")
-                     if part.startswith(URL + "#")]
+    [marker_link] = [
+        part
+        for part in answer_blocks(answer_of((sentence, p)))[1]["text"]["text"].split("<")
+        if part.startswith(URL + "#")
+    ]
     url = marker_link.split("|")[0].replace("&amp;", "&")
     fragment = url.split("#:~:text=")[1]
     start, end = fragment.split(",")
@@ -116,8 +128,9 @@ def test_long_answer_is_trimmed_at_a_sentence_with_a_pointer_to_the_sources() ->
 
 
 def test_every_block_fits_slacks_limits_however_many_sources() -> None:
-    quotes = [(f"Fact {i}.", passage(f"Fact {i}. " + "word " * 400, section=(f"S{i} " + "x" * 500,), n=i))
-              for i in range(80)]
+    quotes = [
+        (f"Fact {i}.", passage(f"Fact {i}. " + "word " * 400, section=(f"S{i} " + "x" * 500,), n=i)) for i in range(80)
+    ]
     blocks = answer_blocks(answer_of(*quotes), max_chars=3000, answer_id="a1")
     assert len(blocks) <= MAX_BLOCKS
     assert blocks[-1]["type"] == "actions"

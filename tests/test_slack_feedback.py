@@ -14,8 +14,16 @@ from embeddings.passage import Passage
 
 
 def answer(question: str) -> Answer:
-    p = Passage(id=1, key="us.md#3", doc="us.md", title="Key Policies", section=("Energy",),
-                text="Energy policy is central.", source="https://example.org", position=3)
+    p = Passage(
+        id=1,
+        key="us.md#3",
+        doc="us.md",
+        title="Key Policies",
+        section=("Energy",),
+        text="Energy policy is central.",
+        source="https://example.org",
+        position=3,
+    )
     return Answer(question, (Quote(p.text, 1),), (Citation(1, p, 0.7),), abstained=False, index_version="v7")
 
 
@@ -23,8 +31,9 @@ def answer(question: str) -> Answer:
 def store(tmp_path: Path) -> FeedbackStore:
     store = FeedbackStore(tmp_path / "var" / "feedback.sqlite3")
     for answer_id, question in (("a1", "What about energy?"), ("a2", "Who pays for R&D?")):
-        store.record_answer(answer_id, answer(question), [], user="U1", channel="C1", thread_ts="1.0",
-                            message_ts=answer_id)
+        store.record_answer(
+            answer_id, answer(question), [], user="U1", channel="C1", thread_ts="1.0", message_ts=answer_id
+        )
     store.record_vote("a1", "U1", "C1", HELPFUL)
     store.record_vote("a2", "U1", "C1", NOT_HELPFUL)
     store.record_vote("a2", "U2", "C1", NOT_HELPFUL)
@@ -36,7 +45,11 @@ def test_a_vote_keeps_question_answer_passages_index_user_channel_and_time(store
     first = store.votes()[0]
     assert first["question"] == "What about energy?" and first["answer"] == "Energy policy is central. [1]"
     assert (first["passage_ids"], first["index_version"], first["user"], first["channel"]) == (
-        ["us.md#3"], "v7", "U1", "C1")
+        ["us.md#3"],
+        "v7",
+        "U1",
+        "C1",
+    )
     assert first["vote"] == "helpful" and first["created"].startswith("20")
 
 

@@ -32,8 +32,12 @@ PILLARS = "What pillars do the AMP recommendations rest on?"
     ],
 )
 def test_missing_token_stops_the_start_with_one_line_naming_it(
-    fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
-    env: dict[str, str], args: list[str], variable: str,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: dict[str, str],
+    args: list[str],
+    variable: str,
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
@@ -55,8 +59,13 @@ def test_rejected_app_token_names_the_variable(
 ) -> None:
     env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": "xapp-wrong"}
     with pytest.raises(SlackStartError, match=r"^Slack rejected SLACK_APP_TOKEN \(invalid_auth\)"):
-        serve(_with_db(shipped_settings, tmp_path), http=False, env=env, base_url=fake_slack.api_url,
-              answerer_factory=lambda _: answerer)
+        serve(
+            _with_db(shipped_settings, tmp_path),
+            http=False,
+            env=env,
+            base_url=fake_slack.api_url,
+            answerer_factory=lambda _: answerer,
+        )
 
 
 def _unused(settings: Settings) -> Answerer:
@@ -64,15 +73,26 @@ def _unused(settings: Settings) -> Answerer:
 
 
 def _with_db(settings: Settings, tmp_path: Path, **slack: Any) -> Settings:
-    return settings.model_copy(update={"slack": settings.slack.model_copy(
-        update={"feedback_db": tmp_path / "feedback.sqlite3", **slack})})
+    return settings.model_copy(
+        update={"slack": settings.slack.model_copy(update={"feedback_db": tmp_path / "feedback.sqlite3", **slack})}
+    )
 
 
 def _run(settings: Settings, http: bool, env: dict[str, str], fake: FakeSlack, answerer: Answerer) -> threading.Event:
     stop, online = threading.Event(), threading.Event()
-    thread = threading.Thread(target=serve, daemon=True, kwargs={
-        "settings": settings, "http": http, "env": env, "base_url": fake.api_url, "stop": stop,
-        "answerer_factory": lambda _: answerer, "announce": lambda line: online.set()})
+    thread = threading.Thread(
+        target=serve,
+        daemon=True,
+        kwargs={
+            "settings": settings,
+            "http": http,
+            "env": env,
+            "base_url": fake.api_url,
+            "stop": stop,
+            "answerer_factory": lambda _: answerer,
+            "announce": lambda line: online.set(),
+        },
+    )
     thread.start()
     assert online.wait(10), "the bot did not come online"
     return stop
@@ -120,6 +140,12 @@ def test_manifest_subscribes_to_everything_the_bot_listens_for() -> None:
     [command] = manifest["features"]["slash_commands"]
     assert command["command"] == COMMAND
     scopes = set(manifest["oauth_config"]["scopes"]["bot"])
-    assert {"app_mentions:read", "im:history", "channels:history", "chat:write", "commands",
-            "reactions:write"} <= scopes
+    assert {
+        "app_mentions:read",
+        "im:history",
+        "channels:history",
+        "chat:write",
+        "commands",
+        "reactions:write",
+    } <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]

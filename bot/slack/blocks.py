@@ -111,7 +111,7 @@ def fragment_url(source: str, sentences: Sequence[str]) -> str:
 
 
 def action_buttons(answer_id: str, shareable: bool = False) -> Block:
-    """"Helpful" / "Not helpful" buttons (and "Share in channel"), each carrying the stored answer's id."""
+    """ "Helpful" / "Not helpful" buttons (and "Share in channel"), each carrying the stored answer's id."""
     elements = [
         _button("👍 Helpful", HELPFUL, answer_id),
         _button("👎 Not helpful", NOT_HELPFUL, answer_id),
@@ -192,8 +192,12 @@ def _context(text: str) -> Block:
 
 
 def _button(label: str, action_id: str, value: str) -> Block:
-    return {"type": "button", "text": {"type": "plain_text", "text": label, "emoji": True},
-            "action_id": action_id, "value": value}
+    return {
+        "type": "button",
+        "text": {"type": "plain_text", "text": label, "emoji": True},
+        "action_id": action_id,
+        "value": value,
+    }
 
 
 def _input(block_id: str, label: str, multiline: bool) -> Block:

@@ -50,8 +50,16 @@ class Responder:
         """True once per message: a mention in a thread arrives both as app_mention and as message."""
         return self.recent.claim(f"{channel}:{message_ts}")
 
-    def reply(self, question: str, user: str, channel: str, thread_ts: str | None, message_ts: str | None,
-              asked_by: str | None = None, shareable: bool = False) -> Reply:
+    def reply(
+        self,
+        question: str,
+        user: str,
+        channel: str,
+        thread_ts: str | None,
+        message_ts: str | None,
+        asked_by: str | None = None,
+        shareable: bool = False,
+    ) -> Reply:
         """The reply to `question`: an answer with buttons, a hint for a bad question, or an apology.
 
         Never raises: errors are logged and become a short apology, without their details.
@@ -74,8 +82,9 @@ class Responder:
             blocks = answer_blocks(answer, self.config.max_answer_chars, None, asked_by)
         return Reply(fallback_text(answer), blocks)
 
-    def answer_in_channel(self, client: WebClient, question: str, user: str, channel: str, message_ts: str,
-                          thread_ts: str | None) -> None:
+    def answer_in_channel(
+        self, client: WebClient, question: str, user: str, channel: str, message_ts: str, thread_ts: str | None
+    ) -> None:
         """Answer a message where it was asked (in `thread_ts`, or top level when None).
 
         When the answer takes longer than `working_after` seconds, a 👀 reaction on the question shows
@@ -111,8 +120,14 @@ class Responder:
 
     def _post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
         try:
-            client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=reply.text, blocks=reply.blocks,
-                                    unfurl_links=False, unfurl_media=False)
+            client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=reply.text,
+                blocks=reply.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
             return
         except Exception:
             log.exception("posting the answer failed in channel %s", channel)

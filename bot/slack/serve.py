@@ -56,20 +56,26 @@ def read_tokens(http: bool, env: Mapping[str, str] = os.environ) -> Tokens:
     """The tokens for the chosen mode, or SlackStartError naming the variable to set."""
     bot_token = env.get(BOT_TOKEN, "").strip()
     if not bot_token:
-        raise SlackStartError(f"{BOT_TOKEN} is not set: export the Bot User OAuth Token (xoxb-...) "
-                              "from your Slack app's OAuth & Permissions page")
+        raise SlackStartError(
+            f"{BOT_TOKEN} is not set: export the Bot User OAuth Token (xoxb-...) "
+            "from your Slack app's OAuth & Permissions page"
+        )
     if not bot_token.startswith("xoxb-"):
         raise SlackStartError(f"{BOT_TOKEN} must be a bot token starting with xoxb-")
     if http:
         secret = env.get(SIGNING_SECRET, "").strip()
         if not secret:
-            raise SlackStartError(f"{SIGNING_SECRET} is not set: HTTP mode needs the Signing Secret from your "
-                                  "Slack app's Basic Information page (or drop --http and use Socket Mode)")
+            raise SlackStartError(
+                f"{SIGNING_SECRET} is not set: HTTP mode needs the Signing Secret from your "
+                "Slack app's Basic Information page (or drop --http and use Socket Mode)"
+            )
         return Tokens(bot_token, signing_secret=secret)
     app_token = env.get(APP_TOKEN, "").strip()
     if not app_token:
-        raise SlackStartError(f"{APP_TOKEN} is not set: Socket Mode needs an app-level token (xapp-...) with "
-                              "connections:write (or run `policybot serve --http` with SLACK_SIGNING_SECRET)")
+        raise SlackStartError(
+            f"{APP_TOKEN} is not set: Socket Mode needs an app-level token (xapp-...) with "
+            "connections:write (or run `policybot serve --http` with SLACK_SIGNING_SECRET)"
+        )
     if not app_token.startswith("xapp-"):
         raise SlackStartError(f"{APP_TOKEN} must be an app-level token starting with xapp-")
     return Tokens(bot_token, app_token=app_token)
@@ -83,8 +89,10 @@ def check_bot_token(client: WebClient) -> str:
     try:
         auth = client.auth_test()
     except SlackApiError as exc:
-        raise SlackStartError(f"Slack rejected {BOT_TOKEN} ({exc.response.get('error')}): check the token, "
-                              "and reinstall the app to your workspace if it was revoked") from None
+        raise SlackStartError(
+            f"Slack rejected {BOT_TOKEN} ({exc.response.get('error')}): check the token, "
+            "and reinstall the app to your workspace if it was revoked"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise SlackStartError(f"cannot reach Slack at {client.base_url} ({reason})") from None
@@ -106,9 +114,10 @@ class _QuietHandler(WSGIRequestHandler):
 
 def make_http_server(app: App, host: str, port: int) -> ThreadingWSGIServer:
     """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events."""
-    server = make_server(host, port, SlackRequestHandler(app), server_class=ThreadingWSGIServer,
-                         handler_class=_QuietHandler)
-    return server  # type: ignore[return-value]
+    server = make_server(
+        host, port, SlackRequestHandler(app), server_class=ThreadingWSGIServer, handler_class=_QuietHandler
+    )
+    return server
 
 
 def serve(
@@ -130,7 +139,9 @@ def serve(
     client = make_client(tokens.bot_token, base_url)
     who = check_bot_token(client)
     if answerer_factory is None:
-        from bot.engine import build_answerer as answerer_factory
+        from bot.engine import build_answerer
+
+        answerer_factory = build_answerer
     answerer = answerer_factory(settings)
     store = FeedbackStore(settings.slack.feedback_db)
     app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret)
@@ -141,15 +152,18 @@ def serve(
         _serve_socket_mode(app, tokens.app_token, stop, who, announce)
 
 
-def _serve_socket_mode(app: App, app_token: str, stop: threading.Event, who: str,
-                       announce: Callable[[str], None]) -> None:
+def _serve_socket_mode(
+    app: App, app_token: str, stop: threading.Event, who: str, announce: Callable[[str], None]
+) -> None:
     handler = SocketModeHandler(app, app_token=app_token)
     try:
         try:
             handler.connect()
         except SlackApiError as exc:
-            raise SlackStartError(f"Slack rejected {APP_TOKEN} ({exc.response.get('error')}): it must be an "
-                                  "app-level token with the connections:write scope") from None
+            raise SlackStartError(
+                f"Slack rejected {APP_TOKEN} ({exc.response.get('error')}): it must be an "
+                "app-level token with the connections:write scope"
+            ) from None
         announce(f"PolicyBot is online as {who} (Socket Mode). Ctrl-C stops it.")
         while not stop.wait(1.0):
             pass
@@ -158,8 +172,7 @@ def _serve_socket_mode(app: App, app_token: str, stop: threading.Event, who: str
         handler.close()
 
 
-def _serve_http(app: App, settings: Settings, stop: threading.Event, who: str,
-                announce: Callable[[str], None]) -> None:
+def _serve_http(app: App, settings: Settings, stop: threading.Event, who: str, announce: Callable[[str], None]) -> None:
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
         server = make_http_server(app, host, port)
@@ -167,8 +180,9 @@ def _serve_http(app: App, settings: Settings, stop: threading.Event, who: str,
         raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change slack.http_port") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)
     thread.start()
-    announce(f"PolicyBot is online as {who}, listening on http://{host}:{server.server_port}{EVENTS_PATH}. "
-             "Ctrl-C stops it.")
+    announce(
+        f"PolicyBot is online as {who}, listening on http://{host}:{server.server_port}{EVENTS_PATH}. Ctrl-C stops it."
+    )
     try:
         while not stop.wait(1.0):
             pass

@@ -37,8 +37,9 @@ def register(app: App, responder: Responder) -> None:
         _tell(respond, _vote(responder, body, action, HELPFUL_VOTE) or THANKS)
 
     @app.action(NOT_HELPFUL)
-    def on_not_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond,
-                       client: WebClient) -> None:
+    def on_not_helpful(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
+    ) -> None:
         ack()
         problem = _vote(responder, body, action, NOT_HELPFUL_VOTE)
         if problem:
@@ -55,11 +56,12 @@ def register(app: App, responder: Responder) -> None:
     def on_correction(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
         ack()
         values = view.get("state", {}).get("values", {})
-        right_answer = (values.get("correct_answer", {}).get("value", {}).get("value") or "")
-        right_source = (values.get("correct_source", {}).get("value", {}).get("value") or "")
+        right_answer = values.get("correct_answer", {}).get("value", {}).get("value") or ""
+        right_source = values.get("correct_source", {}).get("value", {}).get("value") or ""
         try:
-            responder.store.record_correction(view.get("private_metadata", ""), body["user"]["id"],
-                                              right_answer, right_source)
+            responder.store.record_correction(
+                view.get("private_metadata", ""), body["user"]["id"], right_answer, right_source
+            )
         except Exception:
             log.exception("storing a correction failed")
 

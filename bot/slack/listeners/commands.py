@@ -28,8 +28,7 @@ def register(app: App, responder: Responder) -> None:
             respond(response_type="ephemeral", text=NOT_HERE, blocks=notice_blocks(NOT_HERE))
             return
         question = question_text(command.get("text", ""), context.bot_user_id)
-        reply = responder.reply(question, user, channel, thread_ts=None, message_ts=None,
-                                asked_by=user, shareable=True)
+        reply = responder.reply(question, user, channel, thread_ts=None, message_ts=None, asked_by=user, shareable=True)
         try:
             respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
         except Exception:

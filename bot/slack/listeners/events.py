@@ -35,8 +35,9 @@ def register(app: App, responder: Responder) -> None:
         if not responder.claim(channel, event["ts"]):
             return
         question = question_text(event.get("text", ""), context.bot_user_id)
-        responder.answer_in_channel(client, question, event["user"], channel, event["ts"],
-                                    thread_ts=event.get("thread_ts") or event["ts"])
+        responder.answer_in_channel(
+            client, question, event["user"], channel, event["ts"], thread_ts=event.get("thread_ts") or event["ts"]
+        )
 
     @app.event("message")
     def on_message(event: dict[str, Any], context: BoltContext, client: WebClient) -> None:
@@ -45,20 +46,34 @@ def register(app: App, responder: Responder) -> None:
         channel, ts, text = event["channel"], event["ts"], event.get("text", "")
         if event.get("channel_type") == "im":
             if responder.claim(channel, ts):
-                responder.answer_in_channel(client, question_text(text, context.bot_user_id), event["user"],
-                                            channel, ts, thread_ts=event.get("thread_ts"))
+                responder.answer_in_channel(
+                    client,
+                    question_text(text, context.bot_user_id),
+                    event["user"],
+                    channel,
+                    ts,
+                    thread_ts=event.get("thread_ts"),
+                )
             return
         if not _is_follow_up(event, context, responder):
             return
         if responder.claim(channel, ts):
-            responder.answer_in_channel(client, question_text(text, context.bot_user_id), event["user"],
-                                        channel, ts, thread_ts=event["thread_ts"])
+            responder.answer_in_channel(
+                client,
+                question_text(text, context.bot_user_id),
+                event["user"],
+                channel,
+                ts,
+                thread_ts=event["thread_ts"],
+            )
 
 
 def skip_duplicates(responder: Responder) -> Callable[..., BoltResponse | None]:
     """Middleware: acknowledge a repeated delivery (same event_id, or a retry already answered) and stop."""
 
-    def middleware(body: dict[str, Any], request: BoltRequest, next: Callable[[], None]) -> BoltResponse | None:
+    def middleware(
+        body: dict[str, Any], request: BoltRequest, next: Callable[[], BoltResponse | None]
+    ) -> BoltResponse | None:
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if event_id:
             retry = _retry_num(request)
@@ -84,9 +99,12 @@ def _retry_num(request: BoltRequest) -> int:
 
 
 def _from_a_bot(event: dict[str, Any], context: BoltContext) -> bool:
-    return bool(event.get("bot_id")) or event.get("subtype") == "bot_message" or (
-        event.get("user") is not None and event.get("user") == context.bot_user_id
-    ) or not event.get("user")
+    return (
+        bool(event.get("bot_id"))
+        or event.get("subtype") == "bot_message"
+        or (event.get("user") is not None and event.get("user") == context.bot_user_id)
+        or not event.get("user")
+    )
 
 
 def _is_follow_up(event: dict[str, Any], context: BoltContext, responder: Responder) -> bool:
