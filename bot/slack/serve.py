@@ -54,31 +54,39 @@ def slack_configured(env: Mapping[str, str] = os.environ) -> bool:
 
 def read_tokens(http: bool, env: Mapping[str, str] = os.environ) -> Tokens:
     """The tokens for the chosen mode, or SlackStartError naming the variable to set."""
-    bot_token = env.get(BOT_TOKEN, "").strip()
-    if not bot_token:
-        raise SlackStartError(
-            f"{BOT_TOKEN} is not set: export the Bot User OAuth Token (xoxb-...) "
-            "from your Slack app's OAuth & Permissions page"
-        )
-    if not bot_token.startswith("xoxb-"):
-        raise SlackStartError(f"{BOT_TOKEN} must be a bot token starting with xoxb-")
+    bot_token = _require(
+        env,
+        BOT_TOKEN,
+        "xoxb-",
+        "export the Bot User OAuth Token (xoxb-...) from your Slack app's OAuth & Permissions page",
+    )
     if http:
-        secret = env.get(SIGNING_SECRET, "").strip()
-        if not secret:
-            raise SlackStartError(
-                f"{SIGNING_SECRET} is not set: HTTP mode needs the Signing Secret from your "
-                "Slack app's Basic Information page (or drop --http and use Socket Mode)"
-            )
-        return Tokens(bot_token, signing_secret=secret)
-    app_token = env.get(APP_TOKEN, "").strip()
-    if not app_token:
-        raise SlackStartError(
-            f"{APP_TOKEN} is not set: Socket Mode needs an app-level token (xapp-...) with "
-            "connections:write (or run `policybot serve --http` with SLACK_SIGNING_SECRET)"
+        secret = _require(
+            env,
+            SIGNING_SECRET,
+            "",
+            "HTTP mode needs the Signing Secret from your Slack app's Basic Information page "
+            "(or drop --http and use Socket Mode)",
         )
-    if not app_token.startswith("xapp-"):
-        raise SlackStartError(f"{APP_TOKEN} must be an app-level token starting with xapp-")
+        return Tokens(bot_token, signing_secret=secret)
+    app_token = _require(
+        env,
+        APP_TOKEN,
+        "xapp-",
+        "Socket Mode needs an app-level token (xapp-...) with connections:write "
+        "(or run `policybot serve --http` with SLACK_SIGNING_SECRET)",
+    )
     return Tokens(bot_token, app_token=app_token)
+
+
+def _require(env: Mapping[str, str], name: str, prefix: str, hint: str) -> str:
+    """The variable's value, or SlackStartError saying it is missing or of the wrong kind."""
+    value = env.get(name, "").strip()
+    if not value:
+        raise SlackStartError(f"{name} is not set: {hint}")
+    if not value.startswith(prefix):
+        raise SlackStartError(f"{name} must be a token starting with {prefix}")
+    return value
 
 
 def check_bot_token(client: WebClient) -> str:

@@ -44,28 +44,12 @@ def register(app: App, responder: Responder) -> None:
         if event.get("subtype") not in _ANSWERED_SUBTYPES or _from_a_bot(event, context):
             return
         channel, ts, text = event["channel"], event["ts"], event.get("text", "")
-        if event.get("channel_type") == "im":
-            if responder.claim(channel, ts):
-                responder.answer_in_channel(
-                    client,
-                    question_text(text, context.bot_user_id),
-                    event["user"],
-                    channel,
-                    ts,
-                    thread_ts=event.get("thread_ts"),
-                )
+        direct = event.get("channel_type") == "im"
+        if not (direct or _is_follow_up(event, context, responder)) or not responder.claim(channel, ts):
             return
-        if not _is_follow_up(event, context, responder):
-            return
-        if responder.claim(channel, ts):
-            responder.answer_in_channel(
-                client,
-                question_text(text, context.bot_user_id),
-                event["user"],
-                channel,
-                ts,
-                thread_ts=event["thread_ts"],
-            )
+        question = question_text(text, context.bot_user_id)
+        # a DM is answered in the DM (in its thread if it was in one); a follow-up in its thread
+        responder.answer_in_channel(client, question, event["user"], channel, ts, thread_ts=event.get("thread_ts"))
 
 
 def skip_duplicates(responder: Responder) -> Callable[..., BoltResponse | None]:
