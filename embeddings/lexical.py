@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 from collections import Counter
@@ -26,18 +27,23 @@ class LexicalIndex:
         self._size = len(texts)
         self._bm25 = bm25s.BM25()
         self._df: Counter[str] = Counter()
+        # sentences and headings are tokenized again at every question: remember them
+        self.terms = functools.lru_cache(maxsize=16384)(self._terms)  # type: ignore[method-assign]
         for text in texts:
-            self._df.update(self.terms(text))
+            self._df.update(self._terms(text))
         if texts:
             tokens = bm25s.tokenize(list(texts), stopwords=STOPWORDS, stemmer=self._stemmer, show_progress=False)
             self._bm25.index(tokens, show_progress=False)
 
-    def terms(self, text: str) -> set[str]:
+    def terms(self, text: str) -> frozenset[str]:
         """Stemmed key terms, stopwords removed: 'Who commissioned the reports?' -> {'commiss', 'report'}."""
+        return self._terms(text)
+
+    def _terms(self, text: str) -> frozenset[str]:
         tokens = bm25s.tokenize(
             [text], stopwords=STOPWORDS, stemmer=self._stemmer, return_ids=False, show_progress=False
         )
-        return set(tokens[0])
+        return frozenset(tokens[0])
 
     def idf(self, term: str) -> float:
         """How rare a term is in the corpus (BM25's idf); unseen terms count as rarest."""
