@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from bot.answer import Answer, Citation
 
@@ -30,18 +30,34 @@ def _source_lines(numbers: list[int], citation: Citation) -> str:
     p = citation.passage
     consecutive = len(numbers) > 2 and numbers == list(range(numbers[0], numbers[-1] + 1))
     marks = f"[{numbers[0]}]–[{numbers[-1]}]" if consecutive else "".join(f"[{n}]" for n in numbers)
-    details = "; ".join(p.metadata[k] for k in ("publisher", "date") if p.metadata.get(k))
-    lines = [f"{marks} {p.title} — {p.section_label}", f"    {p.source}"]
+    details = "; ".join(source_details(p.metadata))
+    lines = [f"{marks} {p.title} — {p.section_label}{page_suffix(p.metadata)}", f"    {p.source}"]
     if details:
         lines.append(f"    {details}")
     return "\n".join(lines)
 
 
+def page_suffix(metadata: Mapping[str, object]) -> str:
+    """The page of a PDF passage, as in "Title — Section, p. 12"; "" for other formats."""
+    page = metadata.get("page")
+    return f", p. {page}" if page else ""
+
+
+def source_details(metadata: Mapping[str, object]) -> list[str]:
+    """Who published a source and how current it is: ["CSTI", "2012-02-22", "version 2"]."""
+    details = [str(metadata.get("publisher") or metadata.get("author") or "")]
+    details.append(str(metadata.get("date") or ""))
+    if metadata.get("version"):
+        details.append(f"version {metadata['version']}")
+    return [d for d in details if d]
+
+
 def render_citations(citations: Sequence[Citation]) -> list[str]:
-    """One entry per source section; passages of the same section share it: [2][3] Title — Section."""
-    grouped: dict[tuple[str, str, str], list[Citation]] = {}
+    """One entry per source section (and PDF page); passages of one section share it: [2][3] Title — Section."""
+    grouped: dict[tuple[str, str, str, str], list[Citation]] = {}
     for c in citations:
-        grouped.setdefault((c.passage.title, c.passage.section_label, c.passage.source), []).append(c)
+        key = (c.passage.title, c.passage.section_label, page_suffix(c.passage.metadata), c.passage.source)
+        grouped.setdefault(key, []).append(c)
     return [_source_lines([c.number for c in group], group[0]) for group in grouped.values()]
 
 

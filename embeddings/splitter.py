@@ -40,11 +40,15 @@ class _Block:
     text: str
     kind: str
     list_id: str | None = None
+    page: int | None = None  # PDFs: 1-based page number
 
 
 def split_document(doc: Document, settings: SplitterSettings) -> list[Passage]:
-    """Passages of `doc` in reading order, with stable ids from path and position."""
-    blocks = _markdown_blocks(doc.body) if doc.format == "markdown" else _text_blocks(doc.body)
+    """Passages of `doc` in reading order, with stable ids from path and position.
+
+    PDF passages never span pages and carry their page number in `metadata["page"]`.
+    """
+    blocks = _blocks(doc)
     segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
     passages: list[Passage] = []
     for block in blocks:
@@ -65,10 +69,26 @@ def split_document(doc: Document, settings: SplitterSettings) -> list[Passage]:
                     kind=block.kind,
                     list_id=f"{doc.path}#{block.list_id}" if block.list_id else None,
                     sentences=sentence_spans(text, segmenter),
-                    metadata=_public_metadata(doc.metadata),
+                    metadata=_public_metadata(doc.metadata, block.page),
                 )
             )
     return passages
+
+
+def _blocks(doc: Document) -> list[_Block]:
+    """Markdown (and HTML, converted to Markdown) by structure; PDFs page by page; text by paragraphs."""
+    if doc.pages:
+        blocks: list[_Block] = []
+        for page in doc.pages:
+            for block in _text_blocks(page.text):
+                block.section = page.section
+                block.page = page.number
+                block.list_id = f"p{page.number}-{block.list_id}" if block.list_id else None
+                blocks.append(block)
+        return blocks
+    if doc.format in ("markdown", "html"):
+        return _markdown_blocks(doc.body)
+    return _text_blocks(doc.body)
 
 
 def sentence_spans(text: str, segmenter: pysbd.Segmenter | None = None) -> tuple[Span, ...]:
@@ -86,9 +106,13 @@ def sentence_spans(text: str, segmenter: pysbd.Segmenter | None = None) -> tuple
     return tuple(spans) or ((0, len(text)),)
 
 
-def _public_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
-    keep = ("publisher", "country", "date", "version", "site")
-    return {k: str(metadata[k]) for k in keep if metadata.get(k) not in (None, "")}
+def _public_metadata(metadata: dict[str, Any], page: int | None = None) -> dict[str, Any]:
+    """What citations and filters need: publisher, country, date, version... and the PDF page."""
+    keep = ("publisher", "author", "country", "date", "version", "site")
+    public: dict[str, Any] = {k: str(metadata[k]) for k in keep if metadata.get(k) not in (None, "")}
+    if page is not None:
+        public["page"] = page
+    return public
 
 
 def _fit(text: str, max_chars: int, segmenter: pysbd.Segmenter) -> list[str]:

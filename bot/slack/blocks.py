@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.answer import Answer, Citation
+from bot.render import page_suffix, source_details
 from bot.slack.text import escape, trim_at_sentence
 
 Block = dict[str, Any]
@@ -71,7 +72,7 @@ def fallback_text(answer: Answer) -> str:
 
 
 def source_lines(answer: Answer) -> list[str]:
-    """One mrkdwn line per source section: `[1] [2] <url|Title> — Section · Publisher`.
+    """One mrkdwn line per source section: `[1] [2] <url|Title — Section, p. 3> · Publisher · Date`.
 
     Each [n] links to the quoted sentences of citation n on the web page (a text fragment), when
     the source is a web page.
@@ -79,16 +80,18 @@ def source_lines(answer: Answer) -> list[str]:
     quoted: dict[int, list[str]] = {}
     for q in answer.quotes:
         quoted.setdefault(q.citation, []).append(q.text)
-    groups: dict[tuple[str, str, str], list[Citation]] = {}
+    groups: dict[tuple[str, str, str, str], list[Citation]] = {}
     for c in answer.citations:
-        groups.setdefault((c.passage.title, c.passage.section_label, c.passage.source), []).append(c)
+        key = (c.passage.title, c.passage.section_label, page_suffix(c.passage.metadata), c.passage.source)
+        groups.setdefault(key, []).append(c)
     lines = []
-    for (title, section, source), citations in groups.items():
+    for (title, section, page, source), citations in groups.items():
         marks = " ".join(_marker(c.number, source, quoted.get(c.number, [])) for c in citations)
         name = escape(title) if section == title else f"{escape(title)} — {escape(section)}"
+        name += page
         name = f"<{escape(source)}|{name}>" if _is_web(source) else f"{name} (`{escape(source)}`)"
-        publisher = citations[0].passage.metadata.get("publisher")
-        lines.append(f"{marks} {name}" + (f" · {escape(str(publisher))}" if publisher else ""))
+        details = source_details(citations[0].passage.metadata)
+        lines.append(f"{marks} {name}" + "".join(f" · {escape(d)}" for d in details))
     return lines
 
 
