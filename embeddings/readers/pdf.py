@@ -21,6 +21,7 @@ from embeddings.readers.base import Extracted, Page, ReadLimits
 log = logging.getLogger(__name__)
 
 _HYPHEN_BREAK = re.compile(r"(\w)-\n(?=[a-z])")
+_BOMB = "a stream inflates past pypdf's safety limit"
 _INFO_KEYS = {"/Title": "title", "/Author": "author", "/Subject": "subject"}
 
 
@@ -34,7 +35,7 @@ def read_pdf(raw: bytes, rel: str, limits: ReadLimits) -> Extracted:
             raise DocumentError(rel, "is a password-protected PDF; save an unprotected copy")
         count = len(reader.pages)
     except LimitReachedError as exc:
-        raise DocumentError(rel, f"looks like a compression bomb ({exc}); not read") from exc
+        raise DocumentError(rel, f"looks like a compression bomb ({_BOMB}); not read") from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise DocumentError(rel, f"is a damaged PDF ({exc}); open and re-save it, or fetch it again") from exc
     if count > limits.max_pages:
@@ -50,15 +51,23 @@ def read_pdf(raw: bytes, rel: str, limits: ReadLimits) -> Extracted:
         try:
             text = reader.pages[number - 1].extract_text() or ""
         except LimitReachedError as exc:
-            raise DocumentError(rel, f"looks like a compression bomb (page {number}: {exc}); not read") from exc
+            raise DocumentError(rel, f"looks like a compression bomb (page {number}: {_BOMB}); not read") from exc
         except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
             raise DocumentError(rel, f"is a damaged PDF (page {number}: {exc}); open and re-save it") from exc
-        text = _HYPHEN_BREAK.sub(r"\1", text).strip()
+        section = sections.get(number, ())
+        text = _without_heading_lines(_HYPHEN_BREAK.sub(r"\1", text), section)
         if text:
-            pages.append(Page(number, text, sections.get(number, ())))
+            pages.append(Page(number, text, section))
     if not pages:
         raise DocumentError(rel, "has no text layer (scanned?); run OCR on it (e.g. ocrmypdf) and add the result")
     return Extracted("pdf", "\n\n".join(p.text for p in pages), _info(reader), tuple(pages))
+
+
+def _without_heading_lines(text: str, section: tuple[str, ...]) -> str:
+    """The page text minus lines that only repeat its outline headings (they become the section)."""
+    headings = {" ".join(h.split()).lower() for h in section}
+    kept = [line for line in text.split("\n") if " ".join(line.split()).lower() not in headings]
+    return "\n".join(kept).strip()
 
 
 def _info(reader: PdfReader) -> dict[str, Any]:

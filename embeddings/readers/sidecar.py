@@ -12,6 +12,7 @@ curator can fix a title or add a country and a date to any format:
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -52,4 +53,4 @@ def read_sidecar(document: Path, rel: str) -> dict[str, Any]:
     unknown = sorted(str(k) for k in data if k not in KEYS)
     if unknown:
         raise DocumentError(name, f"unknown key(s) {', '.join(unknown)}; use {', '.join(KEYS)}")
-    return {str(k): v for k, v in data.items() if v not in (None, "")}
+    return {str(k): v.isoformat() if isinstance(v, date) else v for k, v in data.items() if v not in (None, "")}
