@@ -76,6 +76,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--export", type=Path, metavar="FILE", help="write corrections as eval-set YAML ('-' = stdout)")
     p.add_argument("--top", type=int, default=10, help="how many 'Not helpful' questions to list")
     p.set_defaults(handler=cmd_feedback)
+
+    p = sub.add_parser("add", help="copy a file or download a URL into the knowledge folder, then index it")
+    p.add_argument("source", metavar="PATH-or-URL", help="a document (.md .txt .html .pdf) or an http(s) URL")
+    p.add_argument("--country", help="country it is about (also the sub-folder it goes in)")
+    p.add_argument("--publisher", help="who published it")
+    p.add_argument("--title", help="title shown in citations (default: from the document)")
+    p.add_argument("--date", help="publication or effective date, e.g. 2012-02-22")
+    p.add_argument("--version", dest="doc_version", metavar="VERSION", help="edition or version of the document")
+    p.add_argument("--name", help="file name in the knowledge folder (default: from the source)")
+    p.add_argument("--no-index", action="store_true", help="only add the file; index later")
+    p.set_defaults(handler=cmd_add)
+
+    p = sub.add_parser("sources", help="list the documents in the index with passage counts and metadata")
+    p.add_argument("--json", action="store_true", help="print the list as JSON")
+    p.set_defaults(handler=cmd_sources)
     return parser
 
 
@@ -203,6 +218,41 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     else:
         args.export.write_text(export_candidates(report), encoding="utf-8")
         print(f"Wrote {len(report.corrections)} candidate(s) to {args.export}", file=sys.stderr)
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.adding import add_document
+
+    given = {"title": args.title, "publisher": args.publisher, "country": args.country, "date": args.date}
+    metadata = {k: v for k, v in {**given, "version": args.doc_version}.items() if v}
+    added = add_document(
+        args.source,
+        settings.knowledge_dir,
+        metadata,
+        settings.ingest.limits(),
+        timeout=settings.ingest.download_timeout,
+        max_redirects=settings.ingest.max_redirects,
+        name=args.name,
+    )
+    doc = added.document
+    pages = f", {len(doc.pages)} pages with text" if doc.pages else ""
+    print(f"added {added.path} ({doc.format}{pages}): {doc.title}")
+    if args.no_index:
+        return 0
+    return cmd_index(argparse.Namespace(full=False, dry_run=False, force=False, watch=False), settings)
+
+
+def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.sources import format_sources, summarize
+    from embeddings.index_files import load_index
+
+    index = load_index(settings.index_dir)
+    summaries = summarize(index.passages.values())
+    if args.json:
+        print(json.dumps([s.to_dict() for s in summaries], indent=2, ensure_ascii=False))
+    else:
+        print(format_sources(summaries, index.meta.version))
     return 0
 
 
