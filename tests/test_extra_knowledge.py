@@ -1,0 +1,94 @@
+"""Questions about the extra documents (an HTML page, a Markdown page, a generated PDF), indexed with the
+shipped knowledge, are answered from the right document with the right section or page cited."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from bot.answerer import Answerer
+from bot.config import Settings, load_settings
+from bot.engine import build_answerer
+from bot.evaluation import evaluate, load_eval_set
+from bot.render import render_text
+from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.indexing import build_index
+from tests.pdf_fixtures import write_china_pdf
+
+ROOT = Path(__file__).resolve().parent.parent
+EXTRA = ROOT / "tests" / "data" / "knowledge_extra"
+
+
+def build_extra_knowledge(folder: Path) -> Path:
+    """knowledge/ plus the extra test documents and the generated China PDF, in `folder`."""
+    shutil.copytree(ROOT / "knowledge", folder)
+    for country in ("germany", "united-kingdom"):
+        shutil.copytree(EXTRA / country, folder / country)
+    write_china_pdf(folder / "china")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def extra_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Settings:
+    base = tmp_path_factory.mktemp("extra")
+    settings = load_settings(ROOT / "config.yaml").model_copy(
+        update={"knowledge_dir": build_extra_knowledge(base / "knowledge"), "index_dir": base / "index"}
+    )
+    report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter.settings())
+    assert report.problems == []
+    return settings
+
+
+@pytest.fixture(scope="module")
+def extra_answerer(extra_settings: Settings, embedder: SentenceTransformerEmbedder) -> Answerer:
+    return build_answerer(extra_settings, embedder=embedder)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "doc", "section", "page"),
+    [
+        (
+            "Where was the term Industrie 4.0 first presented?",
+            "germany/key-policies.html",
+            "National Policy > Industrie 4.0",
+            None,
+        ),
+        ("How are Catapult centres funded?", "united-kingdom/institutions.md", "The Catapult network", None),
+        (
+            "Which research centres make up the High Value Manufacturing Catapult?",
+            "united-kingdom/institutions.md",
+            "The Catapult network > High Value Manufacturing Catapult",
+            None,
+        ),
+        ("What are the ten priority sectors of Made in China 2025?", "china/key-policies.pdf", "Made in China 2025", 2),
+        ("What does the Internet Plus action plan aim to do?", "china/key-policies.pdf", "Internet Plus", 3),
+    ],
+)
+def test_answers_cite_the_right_document_section_and_page(
+    extra_answerer: Answerer, question: str, doc: str, section: str, page: int | None
+) -> None:
+    answer = extra_answerer.ask(question)
+    assert not answer.abstained, answer.reason
+    first = answer.citations[0].passage
+    assert (first.doc, first.section_label, first.metadata.get("page")) == (doc, section, page)
+    shown = render_text(answer)
+    assert f"— {section}" + (f", p. {page}" if page else "") in shown
+
+
+@pytest.mark.slow
+def test_pdf_citation_shows_page_publisher_and_date(extra_answerer: Answerer) -> None:
+    shown = render_text(extra_answerer.ask("When was Made in China 2025 issued?"))
+    assert "Key Policies: China — Made in China 2025, p. 2\n    china/key-policies.pdf\n" in shown
+    assert "    PolicyBot test fixtures; 2026-11-26" in shown
+
+
+@pytest.mark.slow
+def test_extra_evaluation_set_is_answered_from_the_right_documents(extra_answerer: Answerer) -> None:
+    report = evaluate(extra_answerer, load_eval_set(ROOT / "tests" / "data" / "eval_extra.yaml"))
+    assert report.hit_at_1() >= 0.85
+    assert report.recall_at(5) == 1.0
+    *_, answerable_abstained, unanswerable_answered = report.abstention()
+    assert (answerable_abstained, unanswerable_answered) == (0, 0)
