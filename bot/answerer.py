@@ -15,6 +15,7 @@ from bot.abstention import unknown_names, unsupported_country, unsupported_year
 from bot.answer import Answer, Citation, Quote
 from bot.config import AnswerConfig
 from embeddings.errors import PolicyBotError
+from embeddings.index_files import LoadedIndex
 from embeddings.passage import Passage, Span
 from embeddings.retrieval import Hit, Retriever
 
@@ -50,14 +51,15 @@ class Answerer:
     def ask(self, question: str, k: int | None = None) -> Answer:
         """Answer `question` with verbatim quotes and citations, or abstain with the nearest sources."""
         question = check_question(question, self.settings.max_question_chars)
-        query, hits = self.retrieve(question, k)
-        version = self.retriever.index.version
-        reason = self.abstention_reason(question, hits)
+        index = self.retriever.index  # one version for the whole answer, even if a reload swaps it
+        query, hits = self.retrieve(question, k, index)
+        version = index.version
+        reason = self.abstention_reason(question, hits, index=index)
         if reason:
             nearest = hits[: self.settings.nearest_sources]
             sources = tuple(Citation(i, h.passage, h.score) for i, h in enumerate(nearest, start=1))
             return Answer(question, (), sources, abstained=True, reason=reason, index_version=version)
-        groups = self._select(question, query, self._candidates(hits))
+        groups = self._select(question, query, self._candidates(hits), index)
         citations: list[Citation] = []
         quotes: list[Quote] = []
         for group in groups:
@@ -67,12 +69,17 @@ class Answerer:
                 quotes.append(Quote(group.passage.text[start:end], number, group.list_item))
         return Answer(question, tuple(quotes), tuple(citations), abstained=False, index_version=version)
 
-    def retrieve(self, question: str, k: int | None = None) -> tuple[np.ndarray, list[Hit]]:
+    def retrieve(
+        self, question: str, k: int | None = None, index: LoadedIndex | None = None
+    ) -> tuple[np.ndarray, list[Hit]]:
         """The question's embedding and its best passages."""
         query = self.retriever.embed_query(question)
-        return query, self.retriever.search(question, query, max(k or self.top_k, self.settings.max_passages))
+        depth = max(k or self.top_k, self.settings.max_passages)
+        return query, self.retriever.search(question, query, depth, index)
 
-    def abstention_reason(self, question: str, hits: list[Hit], threshold: float | None = None) -> str:
+    def abstention_reason(
+        self, question: str, hits: list[Hit], threshold: float | None = None, index: LoadedIndex | None = None
+    ) -> str:
         """Why the knowledge base cannot answer, or "" when it can."""
         threshold = self.settings.abstain_below if threshold is None else threshold
         if not hits:
@@ -80,14 +87,15 @@ class Answerer:
         best = max(h.score for h in hits)
         if best < threshold:
             return f"no passage is close enough: best match {best:.2f}, threshold {threshold:.2f}"
-        return self.guard_reason(question, hits)
+        return self.guard_reason(question, hits, index)
 
-    def guard_reason(self, question: str, hits: list[Hit]) -> str:
+    def guard_reason(self, question: str, hits: list[Hit], index: LoadedIndex | None = None) -> str:
         """Abstain when the question names a country, year or name the sources lack."""
-        names = unknown_names(question, self.retriever.index.vocabulary)
+        index = index or self.retriever.index
+        names = unknown_names(question, index.vocabulary)
         if names:
             return f"no document mentions {', '.join(names)}"
-        country = unsupported_country(question, self.retriever.index.countries())
+        country = unsupported_country(question, index.countries())
         if country:
             return f"it holds no documents about {country}"
         year = unsupported_year(question, (h.passage for h in self._candidates(hits)))
@@ -100,12 +108,11 @@ class Answerer:
         floor = hits[0].fused - self.settings.passage_margin
         return [hits[0]] + [h for h in hits[1 : self.settings.max_passages] if h.fused >= floor]
 
-    def _select(self, question: str, query: np.ndarray, candidates: list[Hit]) -> list[_Group]:
+    def _select(self, question: str, query: np.ndarray, candidates: list[Hit], index: LoadedIndex) -> list[_Group]:
         """Pick the best sentences; expand a list when the question asks for all of it."""
-        index = self.retriever.index
         wants_list = bool(_LIST_CUES.search(question))
         key_terms = index.lexical.terms(question)
-        scored = [(hit, self._sentence_scores(hit.passage, query, key_terms)) for hit in candidates]
+        scored = [(hit, self._sentence_scores(index, hit.passage, query, key_terms)) for hit in candidates]
         best = max(float(s.max()) for _, s in scored)
         groups: list[_Group] = []
         expanded: set[str] = set()
@@ -126,14 +133,16 @@ class Answerer:
                 groups.append(_Group(passage, hit.score, [passage.sentences[i] for i in keep]))
         return groups
 
-    def _sentence_scores(self, passage: Passage, query: np.ndarray, key_terms: set[str]) -> np.ndarray:
+    def _sentence_scores(
+        self, index: LoadedIndex, passage: Passage, query: np.ndarray, key_terms: frozenset[str]
+    ) -> np.ndarray:
         """Cosine of each sentence to the question, plus a bonus for holding the question's key terms
         (weighted by rarity, so 'industrial' counts for more than 'policy').
 
         Terms of the passage's headings are left out: every sentence under a heading shares them.
         """
-        scores = self.retriever.index.sentence_vectors[passage.id] @ query
-        lexical = self.retriever.index.lexical
+        scores = index.sentence_vectors[passage.id] @ query
+        lexical = index.lexical
         terms = key_terms - lexical.terms(" ".join((passage.title, *passage.section)))
         if not terms or self.settings.term_weight == 0:
             return scores

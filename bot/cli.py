@@ -48,7 +48,14 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="build or update the index from the knowledge folder")
     p.add_argument("--full", action="store_true", help="re-embed everything instead of only what changed")
+    p.add_argument("--dry-run", action="store_true", help="print what would change without writing anything")
+    p.add_argument("--force", action="store_true", help="publish even if the evaluation gate finds it worse")
+    p.add_argument("--watch", action="store_true", help="keep watching the knowledge folder and re-index on change")
     p.set_defaults(handler=cmd_index)
+
+    p = sub.add_parser("changes", help="print what the latest index versions changed")
+    p.add_argument("-n", type=int, default=1, help="how many versions back (default 1)")
+    p.set_defaults(handler=cmd_changes)
 
     p = sub.add_parser("ask", help="answer one question")
     p.add_argument("question", help="the question, in quotes")
@@ -105,9 +112,29 @@ def _setup_logging(verbose: bool) -> None:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.engine import load_embedder
-    from embeddings.indexing import build_index
+    from bot.gate import EvaluationGate
 
     embedder = load_embedder(settings)
+    gate = None if args.dry_run else EvaluationGate.from_settings(settings, embedder)
+    status = _index_once(args, settings, embedder, gate)
+    if not getattr(args, "watch", False):
+        return status
+    from watchfiles import watch
+
+    print(f"watching {settings.knowledge_dir} for changes (Ctrl-C stops)", file=sys.stderr)
+    for changed in watch(settings.knowledge_dir, debounce=settings.indexing.watch_debounce_ms, raise_interrupt=False):
+        print(f"{len(changed)} change(s) in {settings.knowledge_dir}: re-indexing", file=sys.stderr)
+        try:
+            _index_once(args, settings, embedder, gate)
+        except PolicyBotError as exc:  # keep watching: the next edit may fix it
+            print(f"policybot: {exc}", file=sys.stderr)
+    return status
+
+
+def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gate: Any) -> int:
+    from embeddings.changes import format_changes
+    from embeddings.indexing import build_index
+
     bar = _ProgressBar()
     try:
         report = build_index(
@@ -117,6 +144,9 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
             settings.splitter.settings(),
             full=args.full,
             progress=bar.update,
+            dry_run=getattr(args, "dry_run", False),
+            gate=gate,
+            force=getattr(args, "force", False),
         )
     finally:
         bar.close()
@@ -124,8 +154,27 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         print(f"skipped {problem}", file=sys.stderr)
     if report.rebuilt_because:
         print(f"full rebuild: {report.rebuilt_because}", file=sys.stderr)
+    if report.gate_report:
+        print(report.gate_report, file=sys.stderr)
+    if report.dry_run:
+        print(format_changes({"version": report.version, **report.changes}))
     print(report.summary())
+    if report.kept_aside is not None:
+        print("the new version was not published; fix the documents or run `policybot index --force`", file=sys.stderr)
+        return 3
     return 0 if report.documents else 1
+
+
+def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
+    from embeddings.changes import format_changes
+    from embeddings.index_files import read_changes
+
+    entries = read_changes(settings.index_dir, max(args.n, 1))
+    if not entries:
+        print(f"no index has been published in {settings.index_dir} yet; run: policybot index")
+        return 1
+    print("\n\n".join(format_changes(entry) for entry in entries))
+    return 0
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -147,12 +196,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.engine import build_answerer
+    from bot.engine import build_answerer, start_reloader
     from bot.repl import run_repl, stream_reader, terminal_reader
 
     answerer = build_answerer(settings)
+    reloader = start_reloader(answerer, settings)
     reader = terminal_reader(settings.history_file) if sys.stdin.isatty() else stream_reader()
-    run_repl(answerer, reader, print)
+    try:
+        run_repl(answerer, reader, print)
+    finally:
+        if reloader is not None:
+            reloader.stop()
     return 0
 
 
@@ -187,7 +241,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     if current_version_dir(settings.index_dir) is None:
         print(f"No index in {settings.index_dir} yet: building it from {settings.knowledge_dir}.", file=sys.stderr)
-        status = cmd_index(argparse.Namespace(full=False), settings)
+        status = cmd_index(argparse.Namespace(full=False, dry_run=False, force=False, watch=False), settings)
         if status:
             return status
     from bot.slack.serve import APP_TOKEN, slack_configured

@@ -15,7 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from embeddings.errors import PolicyBotError
 from embeddings.readers import MB, ReadLimits
-from embeddings.readers import MB, ReadLimits
 from embeddings.splitter import SplitterSettings
 
 DEFAULT_CONFIG = Path("config.yaml")
@@ -61,17 +60,22 @@ class SlackConfig(_Strict):
     http_host: str = Field("127.0.0.1", min_length=1, description="interface `serve --http` listens on")
     http_port: int = Field(3000, ge=1, le=65535, description="port `serve --http` listens on")
     feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for feedback button clicks")
+    changes_channel: str = Field(
+        "", description="channel ID where each newly published index's change digest is posted"
+    )
 
 
-class IngestConfig(_Strict):
-    max_file_mb: float = Field(50, gt=0, le=10_000, description="larger documents are skipped unread (MB)")
-    max_pdf_pages: int = Field(2000, ge=1, le=100_000, description="PDFs with more pages are skipped")
-    max_read_seconds: float = Field(60, gt=0, le=3600, description="PDF text extraction time budget (seconds)")
-    download_timeout: float = Field(30, gt=0, le=600, description="`policybot add URL`: seconds for the download")
-    max_redirects: int = Field(5, ge=0, le=20, description="`policybot add URL`: redirects followed")
-
-    def limits(self) -> ReadLimits:
-        return ReadLimits(int(self.max_file_mb * MB), self.max_pdf_pages, self.max_read_seconds)
+class IndexingConfig(_Strict):
+    reload_seconds: float = Field(
+        2.0, ge=0.0, le=3600.0, description="running bots look for a new index this often; 0 = never"
+    )
+    watch_debounce_ms: int = Field(
+        1500, ge=50, le=60000, description="`index --watch` waits this long for edits to settle"
+    )
+    gate_eval_set: Path | None = Field(None, description="evaluation set run before publishing; null = no gate")
+    gate_max_drop: float = Field(
+        0.05, ge=0.0, le=1.0, description="largest drop in hit@1 or abstention accuracy allowed"
+    )
 
 
 class IngestConfig(_Strict):
@@ -97,7 +101,7 @@ class Settings(_Strict):
     answer: AnswerConfig = AnswerConfig()
     slack: SlackConfig = SlackConfig()
     ingest: IngestConfig = IngestConfig()
-    ingest: IngestConfig = IngestConfig()
+    indexing: IndexingConfig = IndexingConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 
@@ -140,6 +144,9 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "index_dir": absolute(settings.index_dir),
             "history_file": settings.history_file.expanduser(),
             "slack": settings.slack.model_copy(update={"feedback_db": absolute(settings.slack.feedback_db)}),
+            "indexing": settings.indexing.model_copy(
+                update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
+            ),
             "config_path": path,
         }
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.answerer import Answerer
 from bot.config import Settings
+from bot.reloader import IndexReloader, OnSwitch
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.index_files import check_compatible, load_index
 from embeddings.retrieval import Retriever
@@ -22,3 +23,11 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
     check_compatible(index.meta, settings.model, embedder.dimension, splitter)
     retriever = Retriever(index, embedder, settings.retrieval.lexical_weight)
     return Answerer(retriever, settings.answer, settings.retrieval.top_k)
+
+
+def start_reloader(answerer: Answerer, settings: Settings, on_switch: OnSwitch | None = None) -> IndexReloader | None:
+    """Watch for newly published index versions (every `indexing.reload_seconds`; 0 = off)."""
+    if settings.indexing.reload_seconds <= 0:
+        return None
+    reloader = IndexReloader(answerer.retriever, settings, on_switch, settings.indexing.reload_seconds)
+    return reloader.start()

@@ -4,10 +4,12 @@
     index/versions/<id>/meta.json      format version, model, dimension, splitter settings
     index/versions/<id>/vectors.faiss  FAISS IndexIDMap2(IndexFlatIP) of passage vectors
     index/versions/<id>/passages.sqlite
+    index/versions/<id>/changes.json   what changed since the version before it
+    index/changes.jsonl                one line per publication, newest last
 
 A version is written to a temporary folder, fsynced, renamed into `versions/`, and only then
 named in CURRENT (itself replaced atomically), so a crash never leaves a half-written index
-in use.
+in use and readers see one version or the other, never a mix.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 import re
 import shutil
 import tempfile
@@ -35,9 +38,9 @@ from embeddings.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REBUILD_HINT = "rebuild it with: policybot index --full"
-KEEP_VERSIONS = 2
+KEEP_VERSIONS = 3
 STALE_TEMP_SECONDS = 3600
 _WORDS = re.compile(r"[a-z0-9]+")
 
@@ -52,7 +55,7 @@ class IndexMeta:
     version: str = ""
     format_version: int = FORMAT_VERSION
     passages: int = 0
-    documents: list[str] = field(default_factory=list)
+    documents: dict[str, str] = field(default_factory=dict)  # path -> content digest
     created: str = ""
 
     def to_json(self) -> str:
@@ -61,7 +64,7 @@ class IndexMeta:
 
 @dataclass
 class LoadedIndex:
-    """A published index version, held in memory for answering."""
+    """One index version, held in memory for answering (and as the base of the next build)."""
 
     meta: IndexMeta
     vectors: VectorIndex
@@ -72,12 +75,10 @@ class LoadedIndex:
     lists: dict[str, list[Passage]] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)  # passage ids in corpus (document) order
     positions: dict[int, int] = field(default_factory=dict)  # passage id -> place in `order`
-    lexical: LexicalIndex = field(init=False)
 
     def __post_init__(self) -> None:
         self.order = list(self.passages)
         self.positions = {pid: i for i, pid in enumerate(self.order)}
-        self.lexical = LexicalIndex([self.passages[pid].context_text() for pid in self.order])
         grouped: dict[str, list[Passage]] = defaultdict(list)
         for passage in self.passages.values():
             if passage.list_id:
@@ -87,6 +88,11 @@ class LoadedIndex:
     @property
     def version(self) -> str:
         return self.meta.version
+
+    @functools.cached_property
+    def lexical(self) -> LexicalIndex:
+        """BM25 over the passages, built on first use (answering needs it, indexing does not)."""
+        return LexicalIndex([self.passages[pid].context_text() for pid in self.order])
 
     def countries(self) -> set[str]:
         return {str(p.metadata["country"]) for p in self.passages.values() if p.metadata.get("country")}
@@ -101,16 +107,27 @@ class LoadedIndex:
         return frozenset(words)
 
     def passage_vector(self, passage_id: int) -> np.ndarray:
-        return np.asarray(self.vectors._index.reconstruct(int(passage_id)), dtype=np.float32)
+        return self.vectors.reconstruct(passage_id)
+
+    def warm(self) -> LoadedIndex:
+        """Build the lazily built parts now, so the first question after a switch is not slow."""
+        _ = self.lexical, self.vocabulary
+        return self
+
+
+def current_version_name(index_dir: Path) -> str | None:
+    """The published version's id, or None when nothing is published."""
+    try:
+        name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return name or None
 
 
 def current_version_dir(index_dir: Path) -> Path | None:
-    pointer = index_dir / "CURRENT"
-    if not pointer.is_file():
-        return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    path = index_dir / "versions" / name
-    return path if name and path.is_dir() else None
+    name = current_version_name(index_dir)
+    path = index_dir / "versions" / name if name else None
+    return path if path is not None and path.is_dir() else None
 
 
 def read_meta(version_dir: Path) -> IndexMeta:
@@ -144,33 +161,49 @@ def load_index(index_dir: Path) -> LoadedIndex:
     version_dir = current_version_dir(index_dir)
     if version_dir is None:
         raise IndexError_(f"no index found in {index_dir}; build it with: policybot index")
+    return load_version(version_dir)
+
+
+def load_version(version_dir: Path) -> LoadedIndex:
+    """Load one version folder; a damaged file is named with the command that rebuilds it."""
     meta = read_meta(version_dir)
     if meta.format_version != FORMAT_VERSION:
         check_compatible(meta, meta.model, None, meta.splitter)
+    vectors_path, passages_path = version_dir / "vectors.faiss", version_dir / "passages.sqlite"
     try:
-        vectors = VectorIndex.load(version_dir / "vectors.faiss")
-        passages, hashes, sentence_vectors = read_passages(version_dir / "passages.sqlite", meta.dimension)
-    except Exception as exc:  # FAISS raises RuntimeError, SQLite DatabaseError, numpy ValueError
-        raise IndexError_(f"{version_dir}: the index is damaged ({exc}); {REBUILD_HINT}") from exc
+        vectors = VectorIndex.load(vectors_path)
+    except Exception as exc:  # FAISS raises RuntimeError with a C++ message
+        raise IndexError_(f"{vectors_path}: the index file is damaged ({_first_line(exc)}); {REBUILD_HINT}") from exc
+    try:
+        passages, hashes, sentence_vectors = read_passages(passages_path, meta.dimension)
+    except Exception as exc:  # sqlite3.DatabaseError, JSON or numpy errors
+        raise IndexError_(f"{passages_path}: the index file is damaged ({_first_line(exc)}); {REBUILD_HINT}") from exc
     if vectors.dimension != meta.dimension or vectors.count != len(passages):
-        raise IndexError_(f"{version_dir}: vectors and passages disagree; {REBUILD_HINT}")
+        raise IndexError_(
+            f"{version_dir}: {vectors.count} vectors but {len(passages)} passages (truncated?); {REBUILD_HINT}"
+        )
     return LoadedIndex(meta, vectors, {p.id: p for p in passages}, hashes, sentence_vectors, version_dir)
 
 
-def publish_version(
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__
+
+
+def write_version(
     index_dir: Path,
     meta: IndexMeta,
     passages: list[Passage],
     hashes: dict[int, str],
     passage_vectors: np.ndarray,
     sentence_vectors: dict[int, np.ndarray],
+    changes: dict[str, Any] | None = None,
 ) -> Path:
-    """Write a complete new version beside the current one, then switch CURRENT to it."""
+    """Write a complete version folder beside the current one; it is not published yet."""
     versions = index_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     final = versions / meta.version
     if final.is_dir() and (final / "meta.json").is_file():
-        atomic_write_text(index_dir / "CURRENT", meta.version + "\n")
         return final
     tmp = Path(tempfile.mkdtemp(prefix=f".{meta.version}.", dir=versions))
     try:
@@ -179,6 +212,7 @@ def publish_version(
             vectors.add(np.array([p.id for p in passages], dtype=np.int64), passage_vectors)
         vectors.save(tmp / "vectors.faiss")
         write_passages(tmp / "passages.sqlite", ((p, hashes[p.id], sentence_vectors[p.id]) for p in passages))
+        (tmp / "changes.json").write_text(json.dumps(changes or {}, indent=2) + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(meta.to_json(), encoding="utf-8")
         for child in tmp.iterdir():
             fsync_path(child)
@@ -188,9 +222,34 @@ def publish_version(
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    atomic_write_text(index_dir / "CURRENT", meta.version + "\n")
-    _prune(versions, keep=meta.version)
     return final
+
+
+def publish(index_dir: Path, version: str) -> None:
+    """Make `version` the one readers load, log its change digest, and prune old versions."""
+    atomic_write_text(index_dir / "CURRENT", version + "\n")
+    changes_path = index_dir / "versions" / version / "changes.json"
+    if changes_path.is_file():
+        entry = json.loads(changes_path.read_text(encoding="utf-8"))
+        with open(index_dir / "changes.jsonl", "a", encoding="utf-8") as log_file:
+            log_file.write(json.dumps({"version": version, **entry}) + "\n")
+            log_file.flush()
+            os.fsync(log_file.fileno())
+    _prune(index_dir / "versions", keep=version)
+
+
+def read_changes(index_dir: Path, count: int = 1) -> list[dict[str, Any]]:
+    """The last `count` change digests, newest first."""
+    path = index_dir / "changes.jsonl"
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue  # a torn last line after a crash
+    return entries[::-1][:count]
 
 
 def _prune(versions: Path, keep: str) -> None:

@@ -1,38 +1,53 @@
-"""Build or update the index from the knowledge folder, re-embedding only what changed."""
+"""Build or update the index from the knowledge folder, re-embedding only what changed.
+
+Unchanged documents reuse their passages and vectors from the published version; changed
+and new passages are embedded; passages of edited or deleted documents that no longer exist
+are dropped. A new version is written beside the current one, optionally checked by a gate
+(the evaluation set), and only then published.
+"""
 
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
+import shutil
 import time
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from embeddings.documents import scan_knowledge
+from embeddings.changes import describe_changes
+from embeddings.documents import Document, scan_knowledge
 from embeddings.embedder import Embedder
 from embeddings.errors import DocumentError, IndexError_
 from embeddings.index_files import (
     IndexMeta,
     LoadedIndex,
     check_compatible,
+    current_version_name,
     load_index,
-    publish_version,
+    publish,
+    write_version,
 )
+from embeddings.lock import index_lock
 from embeddings.passage import Passage, content_hash
 from embeddings.splitter import SplitterSettings, split_document
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int, int], None]  # (texts embedded so far, total texts)
+Gate = Callable[[Path], tuple[bool, str]]  # new version folder -> (publish?, report)
 
 
 @dataclass
 class IndexReport:
-    """What an `index` run did, for the one-line summary."""
+    """What an `index` run did (or, with dry_run, would do)."""
 
     documents: int = 0
     passages: int = 0
@@ -40,16 +55,33 @@ class IndexReport:
     changed: int = 0
     removed: int = 0
     unchanged: int = 0
+    embedded_texts: int = 0
     problems: list[DocumentError] = field(default_factory=list)
     version: str = ""
+    previous_version: str = ""
+    published: bool = False
+    kept_aside: Path | None = None
+    gate_report: str = ""
     rebuilt_because: str = ""
+    changes: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
     seconds: float = 0.0
 
     def summary(self) -> str:
+        if self.dry_run:
+            counts = f"would add {self.added}, change {self.changed}, remove {self.removed}; {self.unchanged} unchanged"
+            state = "dry run: nothing written"
+        else:
+            counts = f"{self.added} added, {self.changed} changed, {self.removed} removed, {self.unchanged} unchanged"
+            if self.kept_aside is not None:
+                state = f"index {self.version} kept aside (not published): {self.kept_aside}"
+            elif self.published:
+                state = f"index {self.version} published"
+            else:
+                state = f"index {self.version or '(none)'} unchanged"
         return (
-            f"{self.documents} documents, {self.passages} passages: {self.added} added, {self.changed} changed, "
-            f"{self.removed} removed, {self.unchanged} unchanged; {len(self.problems)} problems; "
-            f"index {self.version or '(none)'} in {self.seconds:.1f}s"
+            f"{self.documents} documents, {self.passages} passages: {counts}; {len(self.problems)} problems; "
+            f"{state} in {self.seconds:.1f}s"
         )
 
 
@@ -60,58 +92,119 @@ def build_index(
     splitter: SplitterSettings,
     full: bool = False,
     progress: Progress | None = None,
+    dry_run: bool = False,
+    gate: Gate | None = None,
+    force: bool = False,
 ) -> IndexReport:
-    """Split every readable document, embed new or changed passages, publish a new version."""
+    """Index `knowledge_dir` into `index_dir`; one run at a time per index folder."""
+    if dry_run:
+        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, True, None, force)
+    with index_lock(index_dir):
+        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force)
+
+
+def _build(
+    knowledge_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    splitter: SplitterSettings,
+    full: bool,
+    progress: Progress | None,
+    dry_run: bool,
+    gate: Gate | None,
+    force: bool,
+) -> IndexReport:
     started = time.perf_counter()
-    report = IndexReport()
+    report = IndexReport(dry_run=dry_run)
     if not knowledge_dir.is_dir():
         raise IndexError_(f"knowledge folder {knowledge_dir} does not exist")
     documents, report.problems = scan_knowledge(knowledge_dir)
     for problem in report.problems:
         log.warning("skipped %s", problem)
     report.documents = len(documents)
-    passages = [p for doc in documents for p in split_document(doc, splitter)]
-    report.passages = len(passages)
-    fingerprint = splitter.fingerprint()
-    hashes = {p.id: content_hash(p, embedder.name, fingerprint) for p in passages}
-
     previous = None if full else _previous_index(index_dir, embedder, splitter, report)
+    report.previous_version = previous.version if previous else ""
+    fingerprint = splitter.fingerprint()
+
+    passages, hashes, digests = _passages(documents, previous, splitter, embedder.name, fingerprint)
+    report.passages = len(passages)
     old_hashes = previous.content_hashes if previous else {}
     todo = [p for p in passages if old_hashes.get(p.id) != hashes[p.id]]
     report.added = sum(1 for p in todo if p.id not in old_hashes)
     report.changed = len(todo) - report.added
     report.unchanged = len(passages) - len(todo)
     report.removed = len(set(old_hashes) - set(hashes))
+    report.changes = describe_changes(
+        previous.passages.values() if previous else [], passages, previous.meta.documents if previous else {}, digests
+    )
+    version = _version_id(embedder.name, fingerprint, hashes)
+    report.version = version
+    if dry_run or (previous is not None and previous.version == version):
+        report.seconds = time.perf_counter() - started
+        return report
 
     new_vectors, new_sentences = _embed(todo, embedder, progress)
-    vectors: list[np.ndarray] = []
-    sentence_vectors: dict[int, np.ndarray] = {}
-    for passage in passages:
-        if passage.id in new_vectors:
-            vectors.append(new_vectors[passage.id])
-            sentence_vectors[passage.id] = new_sentences[passage.id]
-        else:
-            assert previous is not None  # unchanged passages exist only when there was an index
-            vectors.append(previous.passage_vector(passage.id))
-            sentence_vectors[passage.id] = previous.sentence_vectors[passage.id]
-
+    report.embedded_texts = sum(1 + len(p.sentences) for p in todo)
+    matrix, sentence_vectors = _assemble(passages, new_vectors, new_sentences, previous, embedder.dimension)
+    created = datetime.now(UTC).isoformat(timespec="seconds")
     meta = IndexMeta(
         model=embedder.name,
         dimension=embedder.dimension,
         splitter=asdict(splitter),
-        version=_version_id(embedder.name, fingerprint, hashes),
+        version=version,
         passages=len(passages),
-        documents=sorted(d.path for d in documents),
-        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        documents=digests,
+        created=created,
     )
-    if previous is not None and previous.version == meta.version:
-        report.version = meta.version
-    else:
-        matrix = np.vstack(vectors) if vectors else np.zeros((0, embedder.dimension), dtype=np.float32)
-        publish_version(index_dir, meta, passages, hashes, matrix, sentence_vectors)
-        report.version = meta.version
+    report.changes.update(
+        created=created,
+        previous=report.previous_version,
+        summary=f"{report.added} passages added, {report.changed} changed, {report.removed} removed",
+    )
+    version_dir = write_version(index_dir, meta, passages, hashes, matrix, sentence_vectors, report.changes)
+    if gate is not None:
+        ok, report.gate_report = gate(version_dir)
+        if not ok and not force:
+            report.kept_aside = _keep_aside(index_dir, version_dir)
+            report.seconds = time.perf_counter() - started
+            return report
+    publish(index_dir, version)
+    report.published = True
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _passages(
+    documents: list[Document],
+    previous: LoadedIndex | None,
+    splitter: SplitterSettings,
+    model: str,
+    fingerprint: str,
+) -> tuple[list[Passage], dict[int, str], dict[str, str]]:
+    """Passages of every document: reused as they were when the document did not change."""
+    reusable: dict[str, list[Passage]] = defaultdict(list)
+    if previous is not None:
+        for passage in previous.passages.values():
+            reusable[passage.doc].append(passage)
+    passages: list[Passage] = []
+    hashes: dict[int, str] = {}
+    digests: dict[str, str] = {}
+    for doc in documents:
+        digests[doc.path] = _document_digest(doc)
+        if previous is not None and previous.meta.documents.get(doc.path) == digests[doc.path]:
+            kept = sorted(reusable[doc.path], key=lambda p: p.position)
+            passages.extend(kept)
+            hashes.update((p.id, previous.content_hashes[p.id]) for p in kept)
+            continue
+        for passage in split_document(doc, splitter):
+            passages.append(passage)
+            hashes[passage.id] = content_hash(passage, model, fingerprint)
+    return passages, hashes, digests
+
+
+def _document_digest(doc: Document) -> str:
+    payload = json.dumps([doc.format, doc.title, doc.source, doc.metadata, doc.body], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
 def _previous_index(
@@ -122,8 +215,8 @@ def _previous_index(
         previous = load_index(index_dir)
         check_compatible(previous.meta, embedder.name, embedder.dimension, asdict(splitter))
     except IndexError_ as exc:
-        if (index_dir / "CURRENT").exists():
-            report.rebuilt_because = str(exc).split(";")[0]
+        if current_version_name(index_dir):
+            report.rebuilt_because = str(exc).split("; rebuild")[0]
             log.warning("full rebuild: %s", report.rebuilt_because)
         return None
     return previous
@@ -156,6 +249,37 @@ def _embed(
         sentence_vectors[passage.id] = matrix[row + 1 : row + 1 + n]
         row += 1 + n
     return passage_vectors, sentence_vectors
+
+
+def _assemble(
+    passages: list[Passage],
+    new_vectors: dict[int, np.ndarray],
+    new_sentences: dict[int, np.ndarray],
+    previous: LoadedIndex | None,
+    dimension: int,
+) -> tuple[np.ndarray, dict[int, np.ndarray]]:
+    """Vectors for every passage: freshly embedded ones, the rest copied from the previous version."""
+    matrix = np.zeros((len(passages), dimension), dtype=np.float32)
+    sentences: dict[int, np.ndarray] = {}
+    for row, passage in enumerate(passages):
+        if passage.id in new_vectors:
+            matrix[row] = new_vectors[passage.id]
+            sentences[passage.id] = new_sentences[passage.id]
+        elif previous is not None:
+            matrix[row] = previous.passage_vector(passage.id)
+            sentences[passage.id] = previous.sentence_vectors[passage.id]
+        else:
+            raise IndexError_(f"internal error: no vector for passage {passage.key}")
+    return matrix, sentences
+
+
+def _keep_aside(index_dir: Path, version_dir: Path) -> Path:
+    """Move a version the gate refused to `index/rejected/`, where it can be inspected."""
+    target = index_dir / "rejected" / version_dir.name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(target, ignore_errors=True)
+    version_dir.rename(target)
+    return target
 
 
 def _version_id(model: str, fingerprint: str, hashes: dict[int, str]) -> str:

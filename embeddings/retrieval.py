@@ -35,13 +35,14 @@ class Retriever:
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
 
-    def search(self, question: str, query: np.ndarray, k: int) -> list[Hit]:
+    def search(self, question: str, query: np.ndarray, k: int, index: LoadedIndex | None = None) -> list[Hit]:
         """The `k` best passages for a question and its embedding, best first.
 
         Dense score = mean of the passage's cosine (with its heading path) and its best
-        sentence's cosine; fused = dense + lexical_weight * scaled BM25.
+        sentence's cosine; fused = dense + lexical_weight * scaled BM25. Pass `index` to pin
+        the version (a reload may swap `self.index` at any time).
         """
-        index = self.index  # one reference for the whole search, even if a reload swaps it
+        index = index or self.index
         if index.vectors.count == 0:
             return []
         scores, ids = index.vectors.search(query, max(k, CANDIDATES))

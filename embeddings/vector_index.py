@@ -32,6 +32,10 @@ class VectorIndex:
         scores, ids = self._index.search(queries, k)
         return scores, ids
 
+    def reconstruct(self, passage_id: int) -> np.ndarray:
+        """The stored vector of one id."""
+        return np.asarray(self._index.reconstruct(int(passage_id)), dtype=np.float32)
+
     @property
     def count(self) -> int:
         return int(self._index.ntotal)

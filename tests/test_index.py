@@ -39,7 +39,12 @@ def test_index_files_hold_no_pickle(knowledge_copy: Path, tmp_path: Path, fake_e
     build_index(knowledge_copy, tmp_path / "index", fake_embedder, SPLIT)
     version = current_version_dir(tmp_path / "index")
     assert version is not None
-    assert sorted(p.name for p in version.iterdir()) == ["meta.json", "passages.sqlite", "vectors.faiss"]
+    assert sorted(p.name for p in version.iterdir()) == [
+        "changes.json",
+        "meta.json",
+        "passages.sqlite",
+        "vectors.faiss",
+    ]
     for path in version.iterdir():
         assert b"\x80\x04\x95" not in path.read_bytes()  # pickle protocol 4 header
 
