@@ -9,13 +9,14 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.config import Settings
+from embeddings.changes import format_changes
 from embeddings.errors import IndexError_
-from embeddings.index_files import LoadedIndex, check_compatible, current_version_name, load_index
+from embeddings.index_files import check_compatible, current_version_name, load_index, version_changes
 from embeddings.retrieval import Retriever
 
 log = logging.getLogger(__name__)
 
-OnSwitch = Callable[[LoadedIndex, LoadedIndex], None]  # (old, new)
+OnSwitch = Callable[[str, str, str], None]  # (old version, new version, change digest as text)
 
 
 class IndexReloader:
@@ -56,7 +57,7 @@ class IndexReloader:
         log.warning("switched to index %s (was %s): %d passages", new.version, old.version, len(new.passages))
         if self.on_switch is not None:
             try:
-                self.on_switch(old, new)
+                self.on_switch(old.version, new.version, format_changes(version_changes(new.path)))
             except Exception:  # a failing notification must not stop reloading
                 log.exception("notifying about index %s failed", new.version)
         return True

@@ -238,6 +238,15 @@ def publish(index_dir: Path, version: str) -> None:
     _prune(index_dir / "versions", keep=version)
 
 
+def version_changes(version_dir: Path) -> dict[str, Any]:
+    """The change digest written with one version ({} when it has none)."""
+    try:
+        entry: dict[str, Any] = json.loads((version_dir / "changes.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {"version": version_dir.name, **entry}
+
+
 def read_changes(index_dir: Path, count: int = 1) -> list[dict[str, Any]]:
     """The last `count` change digests, newest first."""
     path = index_dir / "changes.jsonl"

@@ -99,7 +99,7 @@ def test_the_running_bot_answers_from_the_new_text_without_a_restart(
     answerer = build_answerer(settings, embedder=embedder)
     switches: list[tuple[str, str]] = []
     reloader = IndexReloader(
-        answerer.retriever, settings, on_switch=lambda old, new: switches.append((old.version, new.version))
+        answerer.retriever, settings, on_switch=lambda old, new, digest: switches.append((old, new, digest))
     )
     question = "How many recommendations did the AMP steering committee make?"
     before = answerer.ask(question)
@@ -111,7 +111,9 @@ def test_the_running_bot_answers_from_the_new_text_without_a_restart(
     after = answerer.ask(question)
     assert "seventeen recommendations" in after.text
     assert after.index_version != before.index_version
-    assert switches == [(before.index_version, after.index_version)]
+    [(old, new, digest)] = switches
+    assert (old, new) == (before.index_version, after.index_version)
+    assert f"sections edited: {US_DOC.as_posix()}: National Policy > Capturing Domestic" in digest
 
 
 @pytest.mark.slow

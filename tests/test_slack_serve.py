@@ -14,8 +14,11 @@ import yaml
 from bot.answerer import Answerer
 from bot.cli import main
 from bot.config import Settings
+from bot.engine import build_answerer
 from bot.slack.listeners.commands import COMMAND
 from bot.slack.serve import SlackStartError, serve
+from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.indexing import build_index
 from tests.fakeslack import FakeSlack, dm_event, signed_post
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -149,3 +152,37 @@ def test_manifest_subscribes_to_everything_the_bot_listens_for() -> None:
         "reactions:write",
     } <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+
+
+@pytest.mark.slow
+def test_a_new_index_is_picked_up_and_its_digest_posted_while_serving(
+    fake_slack: FakeSlack,
+    shipped_settings: Settings,
+    embedder: SentenceTransformerEmbedder,
+    knowledge_copy: Path,
+    tmp_path: Path,
+) -> None:
+    settings = _with_db(shipped_settings, tmp_path, changes_channel="CNEWS").model_copy(
+        update={
+            "knowledge_dir": knowledge_copy,
+            "index_dir": tmp_path / "index",
+            "indexing": shipped_settings.indexing.model_copy(update={"reload_seconds": 0.2}),
+        }
+    )
+    build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter.settings())
+    answerer = build_answerer(settings, embedder=embedder)
+    env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": fake_slack.app_token}
+    stop = _run(settings, False, env, fake_slack, answerer)
+    try:
+        doc = knowledge_copy / "united-states" / "key-policies.md"
+        doc.write_text(doc.read_text().replace("three pillars", "three main pillars"))
+        build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter.settings())
+        [digest] = fake_slack.wait_for_call("chat.postMessage", timeout=5)
+        assert digest.body["channel"] == "CNEWS"
+        assert "sections edited: united-states/key-policies.md: National Policy &gt; Capturing" in digest.body["text"]
+        fake_slack.send_envelope("events_api", dm_event(PILLARS))
+        answer = fake_slack.wait_for_call("chat.postMessage", count=2, timeout=5)[1]
+        assert "three main pillars" in answer.body["blocks"][0]["text"]["text"]
+    finally:
+        stop.set()
+        fake_slack.disconnect_clients()

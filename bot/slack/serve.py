@@ -24,6 +24,7 @@ from slack_sdk.errors import SlackApiError
 from bot.answerer import Answerer
 from bot.config import Settings
 from bot.feedback import FeedbackStore
+from bot.slack.text import escape
 from embeddings.errors import PolicyBotError
 
 log = logging.getLogger(__name__)
@@ -154,10 +155,29 @@ def serve(
     store = FeedbackStore(settings.slack.feedback_db)
     app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret)
     stop = stop or threading.Event()
-    if http:
-        _serve_http(app, settings, stop, who, announce)
-    else:
-        _serve_socket_mode(app, tokens.app_token, stop, who, announce)
+    from bot.engine import start_reloader
+
+    reloader = start_reloader(answerer, settings, on_switch=_digest_poster(client, settings.slack.changes_channel))
+    try:
+        if http:
+            _serve_http(app, settings, stop, who, announce)
+        else:
+            _serve_socket_mode(app, tokens.app_token, stop, who, announce)
+    finally:
+        if reloader is not None:
+            reloader.stop()
+
+
+def _digest_poster(client: WebClient, channel: str) -> Callable[[str, str, str], None] | None:
+    """Post each newly published index's change digest to `slack.changes_channel`, if set."""
+    if not channel:
+        return None
+
+    def post(old: str, new: str, digest: str) -> None:
+        text = f"PolicyBot's knowledge base was updated.\n{digest}"
+        client.chat_postMessage(channel=channel, text=escape(text), unfurl_links=False)
+
+    return post
 
 
 def _serve_socket_mode(
