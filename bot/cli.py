@@ -147,6 +147,7 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
             dry_run=getattr(args, "dry_run", False),
             gate=gate,
             force=getattr(args, "force", False),
+            limits=settings.ingest.limits(),
         )
     finally:
         bar.close()

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from embeddings.changes import describe_changes
-from embeddings.documents import Document, scan_knowledge
+from embeddings.documents import Document, ReadLimits, scan_knowledge
 from embeddings.embedder import Embedder
 from embeddings.errors import DocumentError, IndexError_
 from embeddings.index_files import (
@@ -95,12 +95,13 @@ def build_index(
     dry_run: bool = False,
     gate: Gate | None = None,
     force: bool = False,
+    limits: ReadLimits | None = None,
 ) -> IndexReport:
     """Index `knowledge_dir` into `index_dir`; one run at a time per index folder."""
     if dry_run:
-        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, True, None, force)
+        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, True, None, force, limits)
     with index_lock(index_dir):
-        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force)
+        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force, limits)
 
 
 def _build(
@@ -113,12 +114,13 @@ def _build(
     dry_run: bool,
     gate: Gate | None,
     force: bool,
+    limits: ReadLimits | None,
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport(dry_run=dry_run)
     if not knowledge_dir.is_dir():
         raise IndexError_(f"knowledge folder {knowledge_dir} does not exist")
-    documents, report.problems = scan_knowledge(knowledge_dir)
+    documents, report.problems = scan_knowledge(knowledge_dir, limits)
     for problem in report.problems:
         log.warning("skipped %s", problem)
     report.documents = len(documents)
@@ -203,7 +205,9 @@ def _passages(
 
 
 def _document_digest(doc: Document) -> str:
-    payload = json.dumps([doc.format, doc.title, doc.source, doc.metadata, doc.body], sort_keys=True, default=str)
+    payload = json.dumps(
+        [doc.format, doc.title, doc.source, doc.metadata, doc.body, doc.pages], sort_keys=True, default=str
+    )
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
