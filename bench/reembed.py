@@ -1,6 +1,6 @@
 """Incremental re-embedding at scale: edit one document of a 10,000+ passage corpus.
 
-Reproduce with:  .venv/bin/python bench/reembed.py [--docs 600] [--seed 7]
+Reproduce with:  .venv/bin/python bench/reembed.py [--docs 650] [--seed 7]
 Generates a corpus reproducibly from the shipped policy page (sentences recombined with
 varied countries, years and figures), builds the index from scratch, edits one paragraph of
 one document, and re-indexes. The model is loaded once, before timing; no evaluation gate.
@@ -100,7 +100,7 @@ def write_corpus(folder: Path, docs: int, seed: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=600, help="documents to generate (about 17 passages each)")
+    parser.add_argument("--docs", type=int, default=650, help="documents to generate (about 16 passages each)")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     embedder = SentenceTransformerEmbedder()
