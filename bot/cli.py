@@ -26,6 +26,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     _setup_logging(args.verbose)
     try:
         settings = load_settings(args.config)
+        if getattr(args, "mode", None):
+            settings = settings.model_copy(
+                update={"retrieval": settings.retrieval.model_copy(update={"mode": args.mode})}
+            )
         handler: Callable[[argparse.Namespace, Settings], int] = args.handler
         return handler(args, settings)
     except PolicyBotError as exc:
@@ -61,15 +65,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, help="passages to retrieve (default: retrieval.top_k)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON, for scripts")
+    _mode_flag(p)
     p.set_defaults(handler=cmd_ask)
 
     p = sub.add_parser("repl", help="ask questions interactively")
+    _mode_flag(p)
     p.set_defaults(handler=cmd_repl)
 
     p = sub.add_parser("eval", help="score retrieval and abstention on the evaluation set")
     p.add_argument("--set", type=Path, default=DEFAULT_EVAL_SET, help="evaluation YAML")
     p.add_argument("--sweep", action="store_true", help="also show abstention across thresholds")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
+    _mode_flag(p)
     p.set_defaults(handler=cmd_eval)
 
     p = sub.add_parser("run", help="build the index if missing, then start the Slack bot (tokens set) or the REPL")
@@ -99,6 +106,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the list as JSON")
     p.set_defaults(handler=cmd_sources)
     return parser
+
+
+def _mode_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--mode", choices=("dense", "lexical", "hybrid"), help="retrieval mode (default: retrieval.mode in config)"
+    )
 
 
 def _setup_logging(verbose: bool) -> None:

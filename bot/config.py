@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -39,6 +39,9 @@ class SplitterConfig(_Strict):
 
 class RetrievalConfig(_Strict):
     top_k: int = Field(5, ge=1, le=100, description="passages retrieved per question")
+    mode: Literal["dense", "lexical", "hybrid"] = Field(
+        "hybrid", description="dense (embeddings), lexical (BM25 keywords) or hybrid (both fused)"
+    )
     lexical_weight: float = Field(0.2, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
 
 
@@ -122,6 +125,8 @@ def load_settings(path: Path | None = None) -> Settings:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from exc
+    except (ValueError, RecursionError) as exc:  # e.g. a date that does not exist (2001-13-45), or [[[[... deep
+        raise ConfigError(f"{path}: holds a value YAML cannot read ({exc})") from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):

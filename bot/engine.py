@@ -21,7 +21,7 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
     check_compatible(index.meta, settings.model, None, splitter)
     embedder = embedder or load_embedder(settings)
     check_compatible(index.meta, settings.model, embedder.dimension, splitter)
-    retriever = Retriever(index, embedder, settings.retrieval.lexical_weight)
+    retriever = Retriever(index, embedder, settings.retrieval.lexical_weight, settings.retrieval.mode)
     return Answerer(retriever, settings.answer, settings.retrieval.top_k)
 
 

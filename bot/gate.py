@@ -45,7 +45,9 @@ class EvaluationGate:
         return cls(settings, embedder, load_eval_set(path))
 
     def _evaluate(self, index: LoadedIndex) -> EvalReport:
-        retriever = Retriever(index, self.embedder, self.settings.retrieval.lexical_weight)
+        retriever = Retriever(
+            index, self.embedder, self.settings.retrieval.lexical_weight, self.settings.retrieval.mode
+        )
         return evaluate(Answerer(retriever, self.settings.answer, self.settings.retrieval.top_k), self.cases)
 
     def __call__(self, version_dir: Path) -> tuple[bool, str]:

@@ -27,6 +27,7 @@ from embeddings.documents import Document, ReadLimits, scan_knowledge
 from embeddings.embedder import Embedder
 from embeddings.errors import DocumentError, IndexError_
 from embeddings.index_files import (
+    FORMAT_VERSION,
     IndexMeta,
     LoadedIndex,
     check_compatible,
@@ -287,7 +288,7 @@ def _keep_aside(index_dir: Path, version_dir: Path) -> Path:
 
 
 def _version_id(model: str, fingerprint: str, hashes: dict[int, str]) -> str:
-    digest = hashlib.sha256(f"{model}\n{fingerprint}\n".encode())
+    digest = hashlib.sha256(f"{FORMAT_VERSION}\n{model}\n{fingerprint}\n".encode())
     for pid in sorted(hashes):
         digest.update(f"{pid}:{hashes[pid]}\n".encode())
     return digest.hexdigest()[:12]

@@ -1,4 +1,9 @@
-"""Hybrid retrieval: dense scores (passage and best sentence) fused with BM25 keyword scores."""
+"""Retrieval in three modes: dense (FAISS), lexical (BM25) or hybrid (the two fused).
+
+Dense score = mean of the passage's cosine (with its heading path) and its best sentence's
+cosine. Lexical score = BM25 scaled to [0, 1] within the query. Hybrid = dense +
+lexical_weight * lexical. The dense score is kept on every hit: abstention is calibrated on it.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,13 @@ from embeddings.embedder import Embedder
 from embeddings.index_files import LoadedIndex
 from embeddings.passage import Passage
 
-CANDIDATES = 20  # per signal, before fusion
+MODES = ("dense", "lexical", "hybrid")
+CANDIDATES = 20  # per signal, at least, before fusion
 
 
 @dataclass(frozen=True)
 class Hit:
-    """A retrieved passage. `score` is the dense cosine score (calibrated, used to abstain);
-    `lexical` the BM25 score scaled to [0, 1] within the query; `fused` orders the hits."""
+    """A retrieved passage: `score` dense cosine, `lexical` scaled BM25, `fused` orders the hits."""
 
     passage: Passage
     score: float
@@ -27,10 +32,15 @@ class Hit:
 class Retriever:
     """Finds the passages closest to a question in a loaded index."""
 
-    def __init__(self, index: LoadedIndex, embedder: Embedder, lexical_weight: float = 0.2) -> None:
+    def __init__(
+        self, index: LoadedIndex, embedder: Embedder, lexical_weight: float = 0.2, mode: str = "hybrid"
+    ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, got {mode!r}")
         self.index = index
         self.embedder = embedder
         self.lexical_weight = lexical_weight
+        self.mode = mode
 
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
@@ -38,28 +48,36 @@ class Retriever:
     def search(self, question: str, query: np.ndarray, k: int, index: LoadedIndex | None = None) -> list[Hit]:
         """The `k` best passages for a question and its embedding, best first.
 
-        Dense score = mean of the passage's cosine (with its heading path) and its best
-        sentence's cosine; fused = dense + lexical_weight * scaled BM25. Pass `index` to pin
-        the version (a reload may swap `self.index` at any time).
+        Pass `index` to pin the version (a reload may swap `self.index` at any time).
         """
         index = index or self.index
         if index.vectors.count == 0:
             return []
-        scores, ids = index.vectors.search(query, max(k, CANDIDATES))
-        passage_scores = {int(pid): float(s) for s, pid in zip(scores[0], ids[0], strict=True) if pid >= 0}
-        lexical = index.lexical.scores(question) if self.lexical_weight > 0 else np.zeros(len(index.order))
-        top_lexical = float(lexical.max()) if len(lexical) else 0.0
-        if top_lexical > 0:
-            lexical = lexical / top_lexical
-            for pos in np.argsort(-lexical)[:CANDIDATES]:
-                pid = index.order[int(pos)]
-                if lexical[pos] > 0 and pid not in passage_scores:
-                    passage_scores[pid] = float(index.passage_vector(pid) @ query)
+        pool = max(k, CANDIDATES)
+        candidates: dict[int, float | None] = {}  # passage id -> its passage cosine, when FAISS gave it
+        if self.mode != "lexical":
+            scores, ids = index.vectors.search(query, pool)
+            candidates.update((int(pid), float(s)) for s, pid in zip(scores[0], ids[0], strict=True) if pid >= 0)
+        lexical = self._lexical(question, index)
+        if lexical is not None:
+            for pos in np.argsort(-lexical)[:pool]:
+                if lexical[pos] > 0:
+                    candidates.setdefault(index.order[int(pos)], None)
         hits = []
-        for pid, passage_score in passage_scores.items():
-            best_sentence = float((index.sentence_vectors[pid] @ query).max())
-            dense = (passage_score + best_sentence) / 2
-            lex = float(lexical[index.positions[pid]]) if top_lexical > 0 else 0.0
-            hits.append(Hit(index.passages[pid], dense, lex, dense + self.lexical_weight * lex))
+        for pid, passage_score in candidates.items():
+            if passage_score is None:
+                passage_score = float(index.passage_vector(pid) @ query)
+            dense = (passage_score + float((index.sentence_vectors[pid] @ query).max())) / 2
+            lex = float(lexical[index.positions[pid]]) if lexical is not None else 0.0
+            fused = {"dense": dense, "lexical": lex, "hybrid": dense + self.lexical_weight * lex}[self.mode]
+            hits.append(Hit(index.passages[pid], dense, lex, fused))
         hits.sort(key=lambda h: h.fused, reverse=True)
         return hits[:k]
+
+    def _lexical(self, question: str, index: LoadedIndex) -> np.ndarray | None:
+        """BM25 scores scaled so the best passage has 1, or None when keywords are not used."""
+        if self.mode == "dense" or (self.mode == "hybrid" and self.lexical_weight <= 0):
+            return None
+        scores = index.lexical.scores(question)
+        top = float(scores.max()) if len(scores) else 0.0
+        return scores / top if top > 0 else None

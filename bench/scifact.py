@@ -1,0 +1,155 @@
+"""BEIR SciFact with PolicyBot's own pipeline: nDCG@10, recall@10/100 and MRR@10 for dense,
+lexical and hybrid retrieval, against the published figures.
+
+Reproduce with:  .venv/bin/python bench/scifact.py [--work /tmp/policybot-scifact] [--split test|train]
+The data is read from ../shared/datasets/scifact/scifact.zip (evaluation only; never copied into
+the repository). Documents are written as text files with a sidecar title into --work, indexed
+with `build_index` (incremental: a second run reuses the index), and each query is answered by
+the Retriever; a document's score is its best passage's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import csv
+import io
+import math
+import re
+import statistics
+import sys
+import time
+import zipfile
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.index_files import load_index  # noqa: E402
+from embeddings.indexing import build_index  # noqa: E402
+from embeddings.retrieval import MODES, Retriever  # noqa: E402
+from embeddings.splitter import SplitterSettings  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "datasets" / "scifact" / "scifact.zip"
+PUBLISHED = {"dense": 0.645, "lexical": 0.687}
+
+
+@dataclass
+class Scifact:
+    corpus: dict[str, tuple[str, str]]  # doc id -> (title, text)
+    queries: dict[str, str]
+    qrels: dict[str, set[str]]
+
+
+def load(path: Path, split: str = "test") -> Scifact:
+    """BEIR conventions: a document is its title and its sentences joined by one space."""
+    csv.field_size_limit(sys.maxsize)
+    with zipfile.ZipFile(path) as archive:
+
+        def rows(name: str) -> list[dict[str, str]]:
+            return list(csv.DictReader(io.TextIOWrapper(archive.open(name), encoding="utf-8")))
+
+        corpus = {}
+        for row in rows("corpus_train.csv"):
+            sentences = [
+                ast.literal_eval(s) for s in re.findall(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", row["abstract"])
+            ]
+            corpus[row["doc_id"]] = (row["title"], " ".join(s.strip() for s in sentences))
+        claims = rows("claims_validation.csv" if split == "test" else "claims_train.csv")
+    queries: dict[str, str] = {}
+    qrels: dict[str, set[str]] = defaultdict(set)
+    for row in claims:
+        queries[row["id"]] = row["claim"]
+        qrels[row["id"]].update(re.findall(r"\d+", row["cited_doc_ids"]))
+    return Scifact(corpus, queries, dict(qrels))
+
+
+def write_knowledge(data: Scifact, folder: Path) -> None:
+    """One text file per document, its title in a sidecar; unchanged files are left alone."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for doc_id, (title, text) in data.corpus.items():
+        path = folder / f"{doc_id}.txt"
+        if not path.exists():
+            path.write_text(text + "\n", encoding="utf-8")
+            (folder / f"{doc_id}.txt.meta.yaml").write_text(
+                f"title: {title!r}\n".replace("\\'", "''"), encoding="utf-8"
+            )
+
+
+def ndcg_at_10(ranked: list[str], relevant: set[str]) -> float:
+    dcg = sum(1 / math.log2(i + 2) for i, d in enumerate(ranked[:10]) if d in relevant)
+    ideal = sum(1 / math.log2(i + 2) for i in range(min(len(relevant), 10)))
+    return dcg / ideal if ideal else 0.0
+
+
+def evaluate(retriever: Retriever, data: Scifact, depth: int = 100) -> dict[str, float]:
+    ndcg, r10, r100, mrr, latency = [], [], [], [], []
+    for qid, query in data.queries.items():
+        started = time.perf_counter()
+        hits = retriever.search(query, retriever.embed_query(query), depth)
+        latency.append((time.perf_counter() - started) * 1000)
+        ranked: list[str] = []
+        for hit in hits:  # passages -> documents, best passage first
+            doc = hit.passage.doc.removesuffix(".txt")
+            if doc not in ranked:
+                ranked.append(doc)
+        relevant = data.qrels[qid]
+        ndcg.append(ndcg_at_10(ranked, relevant))
+        r10.append(len(relevant & set(ranked[:10])) / len(relevant))
+        r100.append(len(relevant & set(ranked[:100])) / len(relevant))
+        mrr.append(next((1 / (i + 1) for i, d in enumerate(ranked[:10]) if d in relevant), 0.0))
+    return {
+        "nDCG@10": statistics.mean(ndcg),
+        "recall@10": statistics.mean(r10),
+        "recall@100": statistics.mean(r100),
+        "MRR@10": statistics.mean(mrr),
+        "p50_ms": statistics.median(latency),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", type=Path, default=DATA)
+    parser.add_argument("--work", type=Path, default=Path("/tmp/policybot-scifact"))
+    parser.add_argument("--split", choices=("test", "train"), default="test")
+    parser.add_argument("--lexical-weight", type=float, default=None, help="override retrieval.lexical_weight")
+    args = parser.parse_args()
+    if not args.data.is_file():
+        sys.exit(f"SciFact not found at {args.data}")
+    started = time.perf_counter()
+    data = load(args.data, args.split)
+    print(
+        f"SciFact {args.split}: {len(data.corpus)} documents, {len(data.queries)} queries, "
+        f"{sum(len(v) for v in data.qrels.values())} relevant pairs"
+    )
+    write_knowledge(data, args.work / "knowledge")
+    embedder = SentenceTransformerEmbedder()
+    report = build_index(args.work / "knowledge", args.work / "index", embedder, SplitterSettings())
+    print(f"index: {report.summary()}")
+    index = load_index(args.work / "index")
+    from bot.config import load_settings
+
+    weight = (
+        args.lexical_weight
+        if args.lexical_weight is not None
+        else load_settings(ROOT / "config.yaml").retrieval.lexical_weight
+    )
+    print(
+        f"{'mode':8s} {'nDCG@10':>8s} {'recall@10':>10s} {'recall@100':>11s} {'MRR@10':>7s} {'p50 ms':>7s}  published"
+    )
+    for mode in MODES:
+        figures = evaluate(Retriever(index, embedder, weight, mode=mode), data)
+        published = PUBLISHED.get(mode)
+        print(
+            f"{mode:8s} {figures['nDCG@10']:8.3f} {figures['recall@10']:10.3f} {figures['recall@100']:11.3f} "
+            f"{figures['MRR@10']:7.3f} {figures['p50_ms']:7.1f}  {published if published else ''}"
+        )
+    print(f"total {time.perf_counter() - started:.0f}s")
+    print(f"reproduce: .venv/bin/python bench/scifact.py --split {args.split}")
+
+
+if __name__ == "__main__":
+    main()
