@@ -21,6 +21,8 @@ from embeddings.passage import Passage, Span, passage_id, passage_key
 
 _BULLET = re.compile(r"^\s*(?:[-*+•▪◦‣–]|\d{1,3}[.)])\s+")
 _WS = re.compile(r"[ \t\r\f\v]+")
+# pysbd crashes (int('\x1f1')) on the ASCII separators U+001C..U+001F before a digit: it sees them as \s.
+_SEPARATORS_AS_SPACES = {code: " " for code in range(0x1C, 0x20)}
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,7 @@ def sentence_spans(text: str, segmenter: pysbd.Segmenter | None = None) -> tuple
     """(start, end) of each sentence in `text`, trimmed of surrounding white space."""
     seg = segmenter or pysbd.Segmenter(language="en", clean=False, char_span=True)
     spans: list[Span] = []
-    for piece in seg.segment(text):
+    for piece in seg.segment(text.translate(_SEPARATORS_AS_SPACES)):  # same length: offsets still fit `text`
         start, end = piece.start, piece.end
         while start < end and text[start].isspace():
             start += 1

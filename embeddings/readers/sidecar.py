@@ -44,7 +44,7 @@ def read_sidecar(document: Path, rel: str) -> dict[str, Any]:
         raise DocumentError(name, f"is over {MAX_SIDECAR_BYTES // 1024} KB; it should hold a few 'key: value' lines")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: 2001-13-45
         raise DocumentError(name, f"cannot be read as YAML ({str(exc).splitlines()[0]})") from exc
     if data is None:
         return {}

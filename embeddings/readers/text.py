@@ -56,6 +56,8 @@ def split_front_matter(rel: str, text: str) -> tuple[dict[str, Any], str]:
         where = f" (line {mark.line + 2})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise DocumentError(rel, f"broken front matter{where}: {problem}") from exc
+    except (ValueError, RecursionError) as exc:  # e.g. `date: 2001-13-45`, or brackets nested thousands deep
+        raise DocumentError(rel, f"broken front matter: a value YAML cannot read ({exc})") from exc
     if metadata is None:
         metadata = {}
     if not isinstance(metadata, dict):
