@@ -89,7 +89,7 @@ def source_lines(answer: Answer) -> list[str]:
         marks = " ".join(_marker(c.number, source, quoted.get(c.number, [])) for c in citations)
         name = escape(title) if section == title else f"{escape(title)} — {escape(section)}"
         name += page
-        name = f"<{escape(source)}|{name}>" if _is_web(source) else f"{name} (`{escape(source)}`)"
+        name = f"<{link_target(source)}|{name}>" if _is_web(source) else f"{name} (`{escape(source)}`)"
         details = source_details(citations[0].passage.metadata)
         lines.append(f"{marks} {name}" + "".join(f" · {escape(d)}" for d in details))
     return lines
@@ -153,8 +153,18 @@ def notice_blocks(text: str) -> list[Block]:
 
 def _marker(number: int, source: str, sentences: list[str]) -> str:
     if _is_web(source) and sentences:
-        return f"<{escape(fragment_url(source, sentences))}|[{number}]>"
+        return f"<{link_target(fragment_url(source, sentences))}|[{number}]>"
     return f"[{number}]"
+
+
+def link_target(url: str) -> str:
+    """`url` made safe inside `<url|label>`: escaped, and a `|` or white space in it percent-encoded,
+    so a document's URL cannot carry a label of its own (`https://evil|Official report`).
+
+    >>> link_target("https://evil.example/x|Official report")
+    'https://evil.example/x%7COfficial%20report'
+    """
+    return re.sub(r"\s", lambda m: quote(m.group()), escape(url)).replace("|", "%7C")
 
 
 def _fragment_part(text: str) -> str:

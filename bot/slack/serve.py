@@ -17,7 +17,6 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
@@ -25,6 +24,7 @@ from bot.answerer import Answerer
 from bot.config import Settings
 from bot.feedback import FeedbackStore
 from bot.slack.text import escape
+from bot.slack.wsgi import EVENTS_PATH, GuardedSlackHandler
 from embeddings.errors import PolicyBotError
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 BOT_TOKEN = "SLACK_BOT_TOKEN"
 APP_TOKEN = "SLACK_APP_TOKEN"
 SIGNING_SECRET = "SLACK_SIGNING_SECRET"
-EVENTS_PATH = "/slack/events"
 
 
 class SlackStartError(PolicyBotError):
@@ -114,19 +113,25 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
     """A stdlib WSGI server handling each request in its own thread (Slack sends events concurrently)."""
 
     daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 resets connections when Slack sends a burst
 
 
 class _QuietHandler(WSGIRequestHandler):
+    timeout = 10  # seconds a client may take to send its request: a stalled one cannot hold a thread for ever
+
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-def make_http_server(app: App, host: str, port: int) -> ThreadingWSGIServer:
-    """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events."""
-    server = make_server(
-        host, port, SlackRequestHandler(app), server_class=ThreadingWSGIServer, handler_class=_QuietHandler
-    )
-    return server
+def make_http_server(app: App, host: str, port: int, signing_secret: str | None = None) -> ThreadingWSGIServer:
+    """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events.
+
+    Requests pass `GuardedSlackHandler` first (size limit, signature, replay); `signing_secret`
+    defaults to the one the app was built with.
+    """
+    secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", "")
+    guarded = GuardedSlackHandler(app, secret, EVENTS_PATH)
+    return make_server(host, port, guarded, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
 
 
 def serve(
@@ -160,7 +165,7 @@ def serve(
     reloader = start_reloader(answerer, settings, on_switch=_digest_poster(client, settings.slack.changes_channel))
     try:
         if http:
-            _serve_http(app, settings, stop, who, announce)
+            _serve_http(app, tokens.signing_secret, settings, stop, who, announce)
         else:
             _serve_socket_mode(app, tokens.app_token, stop, who, announce)
     finally:
@@ -200,10 +205,12 @@ def _serve_socket_mode(
         handler.close()
 
 
-def _serve_http(app: App, settings: Settings, stop: threading.Event, who: str, announce: Callable[[str], None]) -> None:
+def _serve_http(
+    app: App, signing_secret: str, settings: Settings, stop: threading.Event, who: str, announce: Callable[[str], None]
+) -> None:
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
-        server = make_http_server(app, host, port)
+        server = make_http_server(app, host, port, signing_secret)
     except OSError as exc:
         raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change slack.http_port") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)
