@@ -14,6 +14,7 @@ import numpy as np
 from bot.abstention import unknown_names, unsupported_country, unsupported_year
 from bot.answer import Answer, Citation, Quote
 from bot.config import AnswerConfig
+from embeddings import acronyms
 from embeddings.errors import PolicyBotError
 from embeddings.index_files import LoadedIndex
 from embeddings.passage import Passage, Span
@@ -72,10 +73,13 @@ class Answerer:
     def retrieve(
         self, question: str, k: int | None = None, index: LoadedIndex | None = None
     ) -> tuple[np.ndarray, list[Hit]]:
-        """The question's embedding and its best passages."""
-        query = self.retriever.embed_query(question)
+        """The question's embedding and its best passages; acronyms defined in the documents are
+        searched in both forms."""
+        index = index or self.retriever.index
+        search_text = acronyms.expand(question, index.acronym_usage)
+        query = self.retriever.embed_query(search_text)
         depth = max(k or self.top_k, self.settings.max_passages)
-        return query, self.retriever.search(question, query, depth, index)
+        return query, self.retriever.search(search_text, query, depth, index)
 
     def abstention_reason(
         self, question: str, hits: list[Hit], threshold: float | None = None, index: LoadedIndex | None = None

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings import acronyms
 from embeddings.atomic import atomic_write_text, fsync_path
 from embeddings.errors import IndexError_
 from embeddings.lexical import LexicalIndex
@@ -38,7 +39,7 @@ from embeddings.vector_index import VectorIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 REBUILD_HINT = "rebuild it with: policybot index --full"
 KEEP_VERSIONS = 3
 STALE_TEMP_SECONDS = 3600
@@ -56,6 +57,7 @@ class IndexMeta:
     format_version: int = FORMAT_VERSION
     passages: int = 0
     documents: dict[str, str] = field(default_factory=dict)  # path -> content digest
+    acronyms: dict[str, str] = field(default_factory=dict)  # "AMP" -> "Advanced Manufacturing Partnership"
     created: str = ""
 
     def to_json(self) -> str:
@@ -106,12 +108,26 @@ class LoadedIndex:
             words.update(_WORDS.findall(text.lower()))
         return frozenset(words)
 
+    @functools.cached_property
+    def acronym_usage(self) -> dict[str, tuple[str, int, int]]:
+        """Acronym -> (long form, passages using the acronym, passages using the long form)."""
+        texts = [p.context_text() for p in self.passages.values()]
+        lowered = [t.lower() for t in texts]
+        return {
+            short: (
+                long,
+                sum(acronyms.uses_short(t, short) for t in texts),
+                sum(long.lower() in t for t in lowered),
+            )
+            for short, long in self.meta.acronyms.items()
+        }
+
     def passage_vector(self, passage_id: int) -> np.ndarray:
         return self.vectors.reconstruct(passage_id)
 
     def warm(self) -> LoadedIndex:
         """Build the lazily built parts now, so the first question after a switch is not slow."""
-        _ = self.lexical, self.vocabulary
+        _ = self.lexical, self.vocabulary, self.acronym_usage
         return self
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from embeddings import acronyms
 from embeddings.changes import describe_changes
 from embeddings.documents import Document, ReadLimits, scan_knowledge
 from embeddings.embedder import Embedder
@@ -157,6 +158,7 @@ def _build(
         version=version,
         passages=len(passages),
         documents=digests,
+        acronyms=acronyms.collect(p.text for p in passages),
         created=created,
     )
     report.changes.update(
