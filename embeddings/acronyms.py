@@ -30,9 +30,10 @@ def expand(question: str, acronyms: dict[str, tuple[str, int, int]]) -> str:
     more often than the one asked with (`acronyms`: short -> (long form, passages using the
     short form, passages using the long form)).
 
-    >>> expand("What did the advanced manufacturing partnership say?", {"AMP": ("Advanced Manufacturing Partnership", 5, 1)})
+    >>> usage = {"AMP": ("Advanced Manufacturing Partnership", 5, 1)}
+    >>> expand("What did the advanced manufacturing partnership say?", usage)
     'What did the advanced manufacturing partnership say? (AMP)'
-    >>> expand("What did AMP say?", {"AMP": ("Advanced Manufacturing Partnership", 5, 1)})
+    >>> expand("What did AMP say?", usage)
     'What did AMP say?'
     """
     extra = []
