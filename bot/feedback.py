@@ -7,10 +7,11 @@ the evaluation set, so feedback improves the bot instead of vanishing.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import closing, contextmanager
+from contextlib import closing, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Any
 import yaml
 
 from bot.answer import Answer
+from embeddings.errors import PolicyBotError
 
 HELPFUL = "helpful"
 NOT_HELPFUL = "not_helpful"
@@ -66,14 +68,30 @@ class FeedbackReport:
     corrections: list[Correction] = field(default_factory=list)
 
 
+class FeedbackError(PolicyBotError):
+    """The feedback store cannot be opened (a damaged file, or a folder that cannot be written)."""
+
+
 class FeedbackStore:
-    """A SQLite file; each call opens its own connection, so listener threads can share one store."""
+    """A SQLite file; each call opens its own connection, so listener threads can share one store.
+
+    The file is created readable by its owner only (0600): it holds users' questions and ids.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with self._connect() as db:
-            db.executescript(_SCHEMA)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _create_private(path)
+            with self._connect() as db:
+                db.executescript(_SCHEMA)
+        except sqlite3.DatabaseError as exc:
+            raise FeedbackError(
+                f"{path} is not a readable SQLite database ({exc}); move it aside (it is left untouched) "
+                "and start again to begin a new one, or restore it from a backup"
+            ) from None
+        except OSError as exc:
+            raise FeedbackError(f"cannot create the feedback store {path} ({exc.strerror or exc})") from None
 
     @contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
@@ -200,6 +218,12 @@ class FeedbackStore:
             worst=[(r["question"], r["n"]) for r in worst],
             corrections=[Correction(*r) for r in corrections],
         )
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` empty with mode 0600 unless it exists (SQLite gives its journal files the same mode)."""
+    with suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def new_answer_id() -> str:

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import shutil
+import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -102,8 +103,17 @@ def build_index(
     """Index `knowledge_dir` into `index_dir`; one run at a time per index folder."""
     if dry_run:
         return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, True, None, force, limits)
-    with index_lock(index_dir):
-        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force, limits)
+    try:
+        with index_lock(index_dir):
+            return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force, limits)
+    except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only folder: say so, the old version serves
+        current = current_version_name(index_dir)
+        serving = f"the published version {current} still serves" if current else "nothing was published"
+        reason = getattr(exc, "strerror", None) or str(exc).strip().splitlines()[-1]
+        raise IndexError_(
+            f"cannot write the index in {index_dir} ({reason}); {serving}. "
+            "Free disk space or make the folder writable, then run: policybot index"
+        ) from exc
 
 
 def _build(

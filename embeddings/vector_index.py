@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import faiss
@@ -25,12 +26,17 @@ class VectorIndex:
         selector = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
         return int(self._index.remove_ids(selector))
 
-    def search(self, vectors: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        """(scores, ids), each of shape (n_queries, k); missing results have id -1."""
+    def search(self, vectors: np.ndarray, k: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(scores, ids), each of shape (n_queries, k); missing results have id -1.
+        `only` restricts the search to those ids (a metadata filter)."""
         k = max(1, min(k, self.count))
         queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
-        scores, ids = self._index.search(queries, k)
-        return scores, ids
+        if only is None:
+            return self._index.search(queries, k)
+        params = faiss.SearchParameters()
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(only, dtype=np.int64))
+        params.sel = selector
+        return self._index.search(queries, k, params=params)  # `selector` stays alive until here
 
     def reconstruct(self, passage_id: int) -> np.ndarray:
         """The stored vector of one id."""
@@ -41,7 +47,13 @@ class VectorIndex:
         return int(self._index.ntotal)
 
     def save(self, path: Path) -> None:
-        faiss.write_index(self._index, str(path))
+        try:
+            faiss.write_index(self._index, str(path))
+        except RuntimeError as exc:  # FAISS reports a failed write (a full disk...) as a C++ RuntimeError
+            cause = re.search(
+                r"\(([^()]+)\)\s*$", str(exc)
+            )  # "... write error in PATH: 991150 != 1026304 (No space...)"
+            raise OSError(f"cannot write {path.name}: {cause.group(1) if cause else 'write error'}") from exc
 
     @classmethod
     def load(cls, path: Path, mmap: bool = False) -> VectorIndex:
