@@ -86,6 +86,15 @@ def countries_named(text: str) -> set[str]:
     return found
 
 
+def iso_code(text: str) -> set[str]:
+    """{alpha-2 code} for an ISO 3166 two- or three-letter code such as 'DE' or 'DEU'."""
+    text = text.strip().upper()
+    if len(text) not in (2, 3) or not text.isalpha():
+        return set()
+    country = pycountry.countries.get(alpha_2=text) if len(text) == 2 else pycountry.countries.get(alpha_3=text)
+    return {country.alpha_2} if country else set()
+
+
 def unsupported_country(question: str, known_countries: Iterable[str]) -> str | None:
     """The country the question asks about when the knowledge base has nothing on it."""
     asked = countries_named(question)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.abstention import unknown_names, unsupported_country, unsupported_year
+from bot.abstention import countries_named, iso_code, unknown_names, unsupported_country, unsupported_year
 from bot.answer import Answer, Citation, Quote
 from bot.config import AnswerConfig
 from embeddings import acronyms
@@ -49,13 +49,24 @@ class Answerer:
         self.settings = settings
         self.top_k = top_k
 
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        """Answer `question` with verbatim quotes and citations, or abstain with the nearest sources."""
+    def ask(self, question: str, k: int | None = None, country: str | None = None) -> Answer:
+        """Answer `question` with verbatim quotes and citations, or abstain with the nearest sources.
+
+        `country` (or a "[Germany] ..." prefix on the question) limits the sources to documents
+        about that country.
+        """
+        prefixed, question = split_scope(question)
         question = check_question(question, self.settings.max_question_chars)
         index = self.retriever.index  # one version for the whole answer, even if a reload swaps it
-        query, hits = self.retrieve(question, k, index)
+        wanted = country or prefixed
+        scope = match_country(wanted, index.countries()) if wanted else None
+        query, hits = self.retrieve(question, k, index, scope)
         version = index.version
-        reason = self.abstention_reason(question, hits, index=index)
+        if wanted and scope is None:
+            query, hits = self.retrieve(question, k, index)
+            reason = f"it holds no documents about {wanted}"
+        else:
+            reason = self.abstention_reason(question, hits, index=index)
         if reason:
             nearest = hits[: self.settings.nearest_sources]
             sources = tuple(Citation(i, h.passage, h.score) for i, h in enumerate(nearest, start=1))
@@ -71,15 +82,15 @@ class Answerer:
         return Answer(question, tuple(quotes), tuple(citations), abstained=False, index_version=version)
 
     def retrieve(
-        self, question: str, k: int | None = None, index: LoadedIndex | None = None
+        self, question: str, k: int | None = None, index: LoadedIndex | None = None, country: str | None = None
     ) -> tuple[np.ndarray, list[Hit]]:
-        """The question's embedding and its best passages; acronyms defined in the documents are
-        searched in both forms."""
+        """The question's embedding and its best passages (of one country's documents, if given);
+        acronyms defined in the documents are searched in both forms."""
         index = index or self.retriever.index
         search_text = acronyms.expand(question, index.acronym_usage)
         query = self.retriever.embed_query(search_text)
         depth = max(k or self.top_k, self.settings.max_passages)
-        return query, self.retriever.search(search_text, query, depth, index)
+        return query, self.retriever.search(search_text, query, depth, index, country)
 
     def abstention_reason(
         self, question: str, hits: list[Hit], threshold: float | None = None, index: LoadedIndex | None = None
@@ -164,6 +175,30 @@ def _list_groups(members: list[Passage], score: float) -> list[_Group]:
         else:
             groups.append(_Group(passage, score, [passage.sentences[-1]]))
     return groups
+
+
+_SCOPE = re.compile(r"^\s*\[([^\[\]]{2,60})\]\s*")
+
+
+def split_scope(question: str) -> tuple[str | None, str]:
+    """A leading "[Country]" limits the question to that country's documents.
+
+    >>> split_scope("[Germany] What is Industrie 4.0?")
+    ('Germany', 'What is Industrie 4.0?')
+    """
+    match = _SCOPE.match(question)
+    if match is None:
+        return None, question
+    return match.group(1).strip(), question[match.end() :]
+
+
+def match_country(wanted: str, known: set[str]) -> str | None:
+    """The knowledge base's name for a country asked for by name, short name or adjective."""
+    for name in known:
+        if name.casefold() == wanted.casefold():
+            return name
+    codes = countries_named(wanted) or iso_code(wanted)
+    return next((name for name in sorted(known) if codes and countries_named(name) == codes), None)
 
 
 def check_question(question: str, max_chars: int) -> str:

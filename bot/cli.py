@@ -65,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("question", help="the question, in quotes")
     p.add_argument("-k", type=int, help="passages to retrieve (default: retrieval.top_k)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON, for scripts")
+    p.add_argument("--country", help="answer only from documents about this country")
     _mode_flag(p)
     p.set_defaults(handler=cmd_ask)
 
@@ -204,7 +205,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.k is not None and args.k < 1:
         print("policybot: -k must be a positive number of passages", file=sys.stderr)
         return 2
-    answer = build_answerer(settings).ask(args.question, k=args.k)
+    answer = build_answerer(settings).ask(args.question, k=args.k, country=args.country)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else render_text(answer))
     return 0
 

@@ -5,12 +5,25 @@ from __future__ import annotations
 
 import logging
 import re
+from types import ModuleType
 from collections.abc import Iterable
 
-from abbreviations import schwartz_hearst
 
-# the library logs every line it cannot parse at INFO; only its results matter here
-logging.getLogger("abbreviations.schwartz_hearst").setLevel(logging.WARNING)
+def _import_quietly() -> ModuleType:
+    """Import the library, undoing the `logging.basicConfig(level=INFO)` it runs on import."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    from abbreviations import schwartz_hearst
+
+    for handler in root.handlers[:]:
+        if handler not in handlers:
+            root.removeHandler(handler)
+    root.setLevel(level)
+    logging.getLogger(schwartz_hearst.__name__).setLevel(logging.WARNING)  # it logs every odd line
+    return schwartz_hearst
+
+
+schwartz_hearst = _import_quietly()
 
 
 def collect(texts: Iterable[str]) -> dict[str, str]:

@@ -97,7 +97,16 @@ class LoadedIndex:
         return LexicalIndex([self.passages[pid].context_text() for pid in self.order])
 
     def countries(self) -> set[str]:
-        return {str(p.metadata["country"]) for p in self.passages.values() if p.metadata.get("country")}
+        return set(self.country_ids)
+
+    @functools.cached_property
+    def country_ids(self) -> dict[str, np.ndarray]:
+        """Country (as the documents name it) -> ids of its passages, for filtered search."""
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for p in self.passages.values():
+            if p.metadata.get("country"):
+                grouped[str(p.metadata["country"])].append(p.id)
+        return {country: np.array(ids, dtype=np.int64) for country, ids in grouped.items()}
 
     @functools.cached_property
     def vocabulary(self) -> frozenset[str]:

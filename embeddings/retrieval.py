@@ -45,20 +45,29 @@ class Retriever:
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
 
-    def search(self, question: str, query: np.ndarray, k: int, index: LoadedIndex | None = None) -> list[Hit]:
+    def search(
+        self,
+        question: str,
+        query: np.ndarray,
+        k: int,
+        index: LoadedIndex | None = None,
+        country: str | None = None,
+    ) -> list[Hit]:
         """The `k` best passages for a question and its embedding, best first.
 
-        Pass `index` to pin the version (a reload may swap `self.index` at any time).
+        Pass `index` to pin the version (a reload may swap `self.index` at any time) and
+        `country` to search only the documents of that country (as their metadata names it).
         """
         index = index or self.index
-        if index.vectors.count == 0:
+        only = index.country_ids.get(country, np.zeros(0, dtype=np.int64)) if country else None
+        if index.vectors.count == 0 or (only is not None and len(only) == 0):
             return []
         pool = max(k, CANDIDATES)
         candidates: dict[int, float | None] = {}  # passage id -> its passage cosine, when FAISS gave it
         if self.mode != "lexical":
-            scores, ids = index.vectors.search(query, pool)
+            scores, ids = index.vectors.search(query, pool, only)
             candidates.update((int(pid), float(s)) for s, pid in zip(scores[0], ids[0], strict=True) if pid >= 0)
-        lexical = self._lexical(question, index)
+        lexical = self._lexical(question, index, only)
         if lexical is not None:
             for pos in np.argsort(-lexical)[:pool]:
                 if lexical[pos] > 0:
@@ -74,10 +83,15 @@ class Retriever:
         hits.sort(key=lambda h: h.fused, reverse=True)
         return hits[:k]
 
-    def _lexical(self, question: str, index: LoadedIndex) -> np.ndarray | None:
-        """BM25 scores scaled so the best passage has 1, or None when keywords are not used."""
+    def _lexical(self, question: str, index: LoadedIndex, only: np.ndarray | None) -> np.ndarray | None:
+        """BM25 scores (of `only` those ids, if given) scaled so the best passage has 1, or None
+        when keywords are not used."""
         if self.mode == "dense" or (self.mode == "hybrid" and self.lexical_weight <= 0):
             return None
         scores = index.lexical.scores(question)
+        if only is not None:
+            mask = np.zeros(len(scores), dtype=bool)
+            mask[[index.positions[int(pid)] for pid in only]] = True
+            scores = np.where(mask, scores, 0.0)
         top = float(scores.max()) if len(scores) else 0.0
         return scores / top if top > 0 else None

@@ -92,3 +92,25 @@ def test_extra_evaluation_set_is_answered_from_the_right_documents(extra_answere
     assert report.recall_at(5) == 1.0
     *_, answerable_abstained, unanswerable_answered = report.abstention()
     assert (answerable_abstained, unanswerable_answered) == (0, 0)
+
+
+@pytest.mark.parametrize("scope", ["Germany", "german", "DE"])
+def test_a_country_scope_answers_only_from_that_countrys_documents(extra_answerer: Answerer, scope: str) -> None:
+    answer = extra_answerer.ask("What are the national strategies for advanced manufacturing?", country=scope)
+    assert not answer.abstained
+    assert {c.passage.metadata.get("country") for c in answer.citations} == {"Germany"}
+
+
+def test_a_bracketed_country_prefix_scopes_the_question(extra_answerer: Answerer) -> None:
+    unscoped = extra_answerer.ask("What does the national strategic plan recommend?")
+    scoped = extra_answerer.ask("[United Kingdom] What does the national strategic plan recommend?")
+    assert unscoped.citations[0].passage.metadata.get("country") == "United States"
+    assert {c.passage.metadata.get("country") for c in scoped.citations} <= {"United Kingdom"}
+    assert scoped.question == "What does the national strategic plan recommend?"
+
+
+def test_a_country_the_knowledge_base_lacks_abstains_instead_of_answering_from_another(
+    extra_answerer: Answerer,
+) -> None:
+    answer = extra_answerer.ask("What are the key manufacturing policies?", country="Japan")
+    assert answer.abstained and "no documents about Japan" in answer.reason
