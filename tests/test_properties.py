@@ -196,7 +196,7 @@ questions = st.one_of(
 
 
 @pytest.mark.slow
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(question=questions)
 @example(question="")
 @example(question="\x00\x01\x02")
