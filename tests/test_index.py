@@ -139,7 +139,7 @@ def test_a_crash_while_writing_leaves_the_previous_index_serving(
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(index_files, "write_passages", crash)
-    with pytest.raises(IndexError_, match="No space left on device.*still serves"):
+    with pytest.raises(IndexError_, match=r"No space left on device.*still serves"):
         build_index(knowledge_copy, tmp_path / "index", FakeEmbedder(), SPLIT)
     after = load_index(tmp_path / "index")
     assert after.version == before.version
