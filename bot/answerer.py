@@ -102,7 +102,27 @@ class Answerer:
         best = max(h.score for h in hits)
         if best < threshold:
             return f"no passage is close enough: best match {best:.2f}, threshold {threshold:.2f}"
-        return self.guard_reason(question, hits, index)
+        guard = self.guard_reason(question, hits, index)  # the most specific reason first
+        if not guard and best < self.settings.support_below:
+            coverage = self.term_coverage(question, hits, index)
+            if coverage < self.settings.min_term_coverage:
+                return f"its closest passages (best match {best:.2f}) hold few of the question's key terms"
+        return guard
+
+    def term_coverage(self, question: str, hits: list[Hit], index: LoadedIndex | None = None) -> float:
+        """The largest share (weighted by rarity) of the question's key terms that one of the top
+        passages holds; the second abstention signal, beside the dense score."""
+        index = index or self.retriever.index
+        lexical = index.lexical
+        terms = lexical.terms(acronyms.expand(question, index.acronym_usage))
+        total = sum(lexical.idf(t) for t in terms)
+        if not total:
+            return 0.0
+        shares = (
+            sum(lexical.idf(t) for t in terms & lexical.terms(h.passage.context_text())) / total
+            for h in hits[: self.settings.max_passages]
+        )
+        return max(shares, default=0.0)
 
     def guard_reason(self, question: str, hits: list[Hit], index: LoadedIndex | None = None) -> str:
         """Abstain when the question names a country, year or name the sources lack."""

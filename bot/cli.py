@@ -247,7 +247,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(figures, indent=2))
     else:
         sweep = [round(0.05 * i, 2) for i in range(1, 15)] if args.sweep else None
-        print(format_report(report, threshold, sweep))
+        support = (settings.answer.support_below, settings.answer.min_term_coverage)
+        print(format_report(report, threshold, sweep, support))
     return 0
 
 

@@ -47,6 +47,12 @@ class RetrievalConfig(_Strict):
 
 class AnswerConfig(_Strict):
     abstain_below: float = Field(0.25, ge=0.0, le=1.0, description="abstain when the best passage scores lower")
+    support_below: float = Field(
+        0.45, ge=0.0, le=1.0, description="below this dense score the question's key terms must also be found"
+    )
+    min_term_coverage: float = Field(
+        0.25, ge=0.0, le=1.0, description="share of the question's key terms (by rarity) the best passages must hold"
+    )
     max_sentences: int = Field(4, ge=1, le=20, description="most sentences quoted (lists may add items)")
     max_passages: int = Field(3, ge=1, le=10, description="most passages quoted from")
     passage_margin: float = Field(0.1, ge=0.0, le=1.0, description="quote passages this close to the best")

@@ -34,7 +34,8 @@ class CaseResult:
     answer: Answer
     retrieved: list[str]  # passage texts, best first
     best_score: float
-    guard: str  # abstention reason that does not depend on the threshold
+    coverage: float  # share of the question's key terms found in the best passages
+    guard: str  # country/year/name reason to abstain, which does not depend on thresholds
 
     @property
     def hit(self) -> bool:
@@ -80,13 +81,18 @@ class EvalReport:
         ranks = [r.rank() for r in self.answerable]
         return _ratio(sum(1 / rank for rank in ranks if rank), len(self.answerable))
 
-    def abstention(self, threshold: float | None = None) -> tuple[float, float, int, int]:
-        """(precision, recall, answerable questions abstained, unanswerable answered)."""
+    def abstention(
+        self, threshold: float | None = None, support: tuple[float, float] | None = None, guards: bool = True
+    ) -> tuple[float, float, int, int]:
+        """(precision, recall, answerable questions abstained, unanswerable answered), as the bot
+        decided, or re-decided for another dense `threshold`, (support_below, min_term_coverage)
+        and with or without the country/year/name guards."""
 
         def abstains(r: CaseResult) -> bool:
             if threshold is None:
                 return r.answer.abstained
-            return r.best_score < threshold or bool(r.guard)
+            weak = support is not None and r.best_score < support[0] and r.coverage < support[1]
+            return r.best_score < threshold or weak or (guards and bool(r.guard))
 
         right = sum(abstains(r) for r in self.unanswerable)
         wrong = sum(abstains(r) for r in self.answerable)
@@ -142,13 +148,16 @@ def evaluate(answerer: Answerer, cases: list[EvalCase], depth: int = 10) -> Eval
                 answer=answerer.ask(case.question),
                 retrieved=[h.passage.text for h in hits],
                 best_score=max((h.score for h in hits), default=0.0),
+                coverage=answerer.term_coverage(case.question, hits) if hits else 0.0,
                 guard=answerer.guard_reason(case.question, hits) if hits else "no passages",
             )
         )
     return report
 
 
-def format_report(report: EvalReport, threshold: float, sweep: list[float] | None = None) -> str:
+def format_report(
+    report: EvalReport, threshold: float, sweep: list[float] | None = None, support: tuple[float, float] | None = None
+) -> str:
     """The figures as a short text table, then the questions that went wrong."""
     precision, recall, wrong, missed = report.abstention()
     lines = [
@@ -164,9 +173,16 @@ def format_report(report: EvalReport, threshold: float, sweep: list[float] | Non
         lines += ["", "threshold sweep (abstain when best dense score < t, or a country/year/name guard fires):"]
         lines.append("     t  precision  recall  answerable-abstained  unanswerable-answered")
         for t in sweep:
-            p, rec, w, m = report.abstention(t)
+            p, rec, w, m = report.abstention(t, support)
             mark = "  <- config" if abs(t - threshold) < 1e-9 else ""
             lines.append(f"  {t:4.2f}  {p:9.3f}  {rec:6.3f}  {w:20d}  {m:21d}{mark}")
+    if sweep and support is not None:
+        lines += ["", f"second signal, guards off (dense < t, or dense < {support[0]:.2f} and key-term coverage < c):"]
+        lines.append("     c  precision  recall  answerable-abstained  unanswerable-answered")
+        for c in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
+            p, rec, w, m = report.abstention(threshold, (support[0], c), guards=False)
+            mark = "  <- config" if abs(c - support[1]) < 1e-9 else ""
+            lines.append(f"  {c:4.2f}  {p:9.3f}  {rec:6.3f}  {w:20d}  {m:21d}{mark}")
     problems = [r for r in report.answerable if not (r.hit and r.quoted)] + [
         r for r in report.unanswerable if not r.answer.abstained
     ]

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import logging
 import re
-from types import ModuleType
 from collections.abc import Iterable
+from types import ModuleType
 
 
 def _import_quietly() -> ModuleType:

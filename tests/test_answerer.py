@@ -98,3 +98,14 @@ def test_answers_record_the_index_version_they_came_from(answerer: Answerer) -> 
     answer = answerer.ask("What is PCAST?")
     assert answer.index_version == answerer.retriever.index.version
     assert len(answer.index_version) == 12
+
+
+def test_key_term_coverage_catches_near_misses_the_dense_score_lets_through(
+    eval_report: EvalReport, answerer: Answerer
+) -> None:
+    settings = answerer.settings
+    threshold, support = settings.abstain_below, (settings.support_below, settings.min_term_coverage)
+    _, dense_recall, _, _ = eval_report.abstention(threshold, None, guards=False)
+    _, both_recall, wrongly_abstained, _ = eval_report.abstention(threshold, support, guards=False)
+    assert both_recall > dense_recall
+    assert wrongly_abstained == 0
