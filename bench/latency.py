@@ -45,14 +45,25 @@ def main() -> None:
         report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter.settings())
         answerer = build_answerer(settings, embedder=embedder)
         questions = [case.question for case in load_eval_set(ROOT / "tests" / "data" / "eval.yaml")]
+        per_mode: dict[str, list[float]] = {"dense": [], "hybrid": []}  # same questions, one run
+        answerers = {
+            mode: build_answerer(
+                settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})}),
+                embedder=embedder,
+            )
+            for mode in per_mode
+        }
         for question in questions:  # warm-up
-            answerer.ask(question)
-        total, embed = [], []
+            for one in answerers.values():
+                one.ask(question)
         for _ in range(args.rounds):
-            for question in questions:
-                t0 = time.perf_counter()
-                answerer.ask(question)
-                total.append((time.perf_counter() - t0) * 1000)
+            for mode, one in answerers.items():
+                for question in questions:
+                    t0 = time.perf_counter()
+                    one.ask(question)
+                    per_mode[mode].append((time.perf_counter() - t0) * 1000)
+        total = per_mode[settings.retrieval.mode]
+        embed = []
         for _ in range(args.rounds):
             for question in questions:
                 t0 = time.perf_counter()
@@ -80,9 +91,13 @@ def main() -> None:
             cold.append(time.perf_counter() - t0)
 
     print(f"index: {report.summary()}; model load {load_s:.1f}s")
-    print(f"warm answer latency over {len(questions)} questions x {args.rounds} rounds ({len(total)} answers):")
+    print(f"warm answer latency ({settings.retrieval.mode}) over {len(questions)} questions x {args.rounds} rounds:")
     print(f"  p50 {statistics.median(total):.1f} ms   p99 {percentile(total, 99):.1f} ms   max {max(total):.1f} ms")
     print(f"  query embedding alone (separate pass): p50 {statistics.median(embed):.1f} ms")
+    for mode, values in per_mode.items():
+        print(f"  mode {mode:7s} p50 {statistics.median(values):.1f} ms   p99 {percentile(values, 99):.1f} ms")
+    ratio = statistics.median(per_mode["hybrid"]) / statistics.median(per_mode["dense"])
+    print(f"  hybrid / dense p50 ratio: {ratio:.2f} (target: at most 2)")
     print(f"100 KB question: {refusal} after {long_ms:.2f} ms")
     print(
         f"cold `policybot ask` wall time, {args.cold} runs: median {statistics.median(cold):.2f} s "
