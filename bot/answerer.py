@@ -139,9 +139,9 @@ class Answerer:
         return ""
 
     def _candidates(self, hits: list[Hit]) -> list[Hit]:
-        """The top hit, and the next few when they are nearly as good."""
-        floor = hits[0].fused - self.settings.passage_margin
-        return [hits[0]] + [h for h in hits[1 : self.settings.max_passages] if h.fused >= floor]
+        """The top hit, and the next few when their dense score is nearly as good (whatever the fusion)."""
+        floor = hits[0].score - self.settings.passage_margin
+        return [hits[0]] + [h for h in hits[1 : self.settings.max_passages] if h.score >= floor]
 
     def _select(self, question: str, query: np.ndarray, candidates: list[Hit], index: LoadedIndex) -> list[_Group]:
         """Pick the best sentences; expand a list when the question asks for all of it."""

@@ -42,6 +42,11 @@ class RetrievalConfig(_Strict):
     mode: Literal["dense", "lexical", "hybrid"] = Field(
         "hybrid", description="dense (embeddings), lexical (BM25 keywords) or hybrid (both fused)"
     )
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="hybrid fusion: weighted (dense + lexical_weight x scaled BM25) or rrf (reciprocal rank)",
+    )
+    rrf_k: int = Field(60, ge=1, le=1000, description="reciprocal rank fusion constant")
     lexical_weight: float = Field(0.2, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
 
 

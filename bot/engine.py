@@ -6,7 +6,7 @@ from bot.answerer import Answerer
 from bot.config import Settings
 from bot.reloader import IndexReloader, OnSwitch
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
-from embeddings.index_files import check_compatible, load_index
+from embeddings.index_files import LoadedIndex, check_compatible, load_index
 from embeddings.retrieval import Retriever
 
 
@@ -21,8 +21,13 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
     check_compatible(index.meta, settings.model, None, splitter)
     embedder = embedder or load_embedder(settings)
     check_compatible(index.meta, settings.model, embedder.dimension, splitter)
-    retriever = Retriever(index, embedder, settings.retrieval.lexical_weight, settings.retrieval.mode)
-    return Answerer(retriever, settings.answer, settings.retrieval.top_k)
+    return Answerer(make_retriever(index, embedder, settings), settings.answer, settings.retrieval.top_k)
+
+
+def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
+    """A retriever configured by the `retrieval:` settings."""
+    r = settings.retrieval
+    return Retriever(index, embedder, r.lexical_weight, r.mode, r.fusion, r.rrf_k)
 
 
 def start_reloader(answerer: Answerer, settings: Settings, on_switch: OnSwitch | None = None) -> IndexReloader | None:

@@ -115,7 +115,7 @@ def load_eval_set(path: Path) -> list[EvalCase]:
     """Read the evaluation YAML; a malformed entry is reported by file and position."""
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:
         raise PolicyBotError(f"{path}: cannot read the evaluation set ({exc})") from exc
     if not isinstance(raw, dict):
         raise PolicyBotError(f"{path}: expected 'answerable:' and 'unanswerable:' lists")

@@ -9,11 +9,11 @@ from pathlib import Path
 
 from bot.answerer import Answerer
 from bot.config import Settings
+from bot.engine import make_retriever
 from bot.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set
 from embeddings.embedder import Embedder
 from embeddings.errors import IndexError_
 from embeddings.index_files import LoadedIndex, load_index, load_version
-from embeddings.retrieval import Retriever
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +45,7 @@ class EvaluationGate:
         return cls(settings, embedder, load_eval_set(path))
 
     def _evaluate(self, index: LoadedIndex) -> EvalReport:
-        retriever = Retriever(
-            index, self.embedder, self.settings.retrieval.lexical_weight, self.settings.retrieval.mode
-        )
+        retriever = make_retriever(index, self.embedder, self.settings)
         return evaluate(Answerer(retriever, self.settings.answer, self.settings.retrieval.top_k), self.cases)
 
     def __call__(self, version_dir: Path) -> tuple[bool, str]:

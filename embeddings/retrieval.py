@@ -16,6 +16,7 @@ from embeddings.index_files import LoadedIndex
 from embeddings.passage import Passage
 
 MODES = ("dense", "lexical", "hybrid")
+FUSIONS = ("weighted", "rrf")
 CANDIDATES = 20  # per signal, at least, before fusion
 
 
@@ -33,14 +34,24 @@ class Retriever:
     """Finds the passages closest to a question in a loaded index."""
 
     def __init__(
-        self, index: LoadedIndex, embedder: Embedder, lexical_weight: float = 0.2, mode: str = "hybrid"
+        self,
+        index: LoadedIndex,
+        embedder: Embedder,
+        lexical_weight: float = 0.2,
+        mode: str = "hybrid",
+        fusion: str = "weighted",
+        rrf_k: int = 60,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, got {mode!r}")
+        if fusion not in FUSIONS:
+            raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
         self.index = index
         self.embedder = embedder
         self.lexical_weight = lexical_weight
         self.mode = mode
+        self.fusion = fusion
+        self.rrf_k = rrf_k
 
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
@@ -72,16 +83,31 @@ class Retriever:
             for pos in np.argsort(-lexical)[:pool]:
                 if lexical[pos] > 0:
                     candidates.setdefault(index.order[int(pos)], None)
-        hits = []
+        scored = []
         for pid, passage_score in candidates.items():
             if passage_score is None:
                 passage_score = float(index.passage_vector(pid) @ query)
             dense = (passage_score + float((index.sentence_vectors[pid] @ query).max())) / 2
             lex = float(lexical[index.positions[pid]]) if lexical is not None else 0.0
-            fused = {"dense": dense, "lexical": lex, "hybrid": dense + self.lexical_weight * lex}[self.mode]
-            hits.append(Hit(index.passages[pid], dense, lex, fused))
+            scored.append((pid, dense, lex))
+        fused = self._fuse([d for _, d, _ in scored], [lex for _, _, lex in scored])
+        hits = [Hit(index.passages[pid], d, lex, f) for (pid, d, lex), f in zip(scored, fused, strict=True)]
         hits.sort(key=lambda h: h.fused, reverse=True)
         return hits[:k]
+
+    def _fuse(self, dense: list[float], lexical: list[float]) -> list[float]:
+        """One ordering score per candidate, by mode and fusion method."""
+        if self.mode == "dense":
+            return dense
+        if self.mode == "lexical":
+            return lexical
+        if self.fusion == "weighted":
+            return [d + self.lexical_weight * lex for d, lex in zip(dense, lexical, strict=True)]
+        dense_rank, lexical_rank = _ranks(dense), _ranks(lexical)  # reciprocal rank fusion
+        return [
+            1 / (self.rrf_k + dr) + (1 / (self.rrf_k + lr) if lex > 0 else 0.0)
+            for dr, lr, lex in zip(dense_rank, lexical_rank, lexical, strict=True)
+        ]
 
     def _lexical(self, question: str, index: LoadedIndex, only: np.ndarray | None) -> np.ndarray | None:
         """BM25 scores (of `only` those ids, if given) scaled so the best passage has 1, or None
@@ -95,3 +121,12 @@ class Retriever:
             scores = np.where(mask, scores, 0.0)
         top = float(scores.max()) if len(scores) else 0.0
         return scores / top if top > 0 else None
+
+
+def _ranks(values: list[float]) -> list[int]:
+    """1-based rank of each value, highest first."""
+    order = sorted(range(len(values)), key=lambda i: values[i], reverse=True)
+    ranks = [0] * len(values)
+    for rank, i in enumerate(order, start=1):
+        ranks[i] = rank
+    return ranks
