@@ -21,6 +21,7 @@ import sys
 import time
 import zipfile
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,15 +86,32 @@ def ndcg_at_10(ranked: list[str], relevant: set[str]) -> float:
     return dcg / ideal if ideal else 0.0
 
 
-def evaluate(retriever: Retriever, data: Scifact, depth: int = 100) -> dict[str, float]:
+def passage_vectors_only(retriever: Retriever, query: str, depth: int) -> list[str]:
+    """Documents ranked by their best passage vector alone: the published all-MiniLM-L6-v2 setting
+    (one vector per document), to check the pipeline against the published figure."""
+    index = retriever.index
+    _, ids = index.vectors.search(retriever.embed_query(query), depth)
+    return [index.passages[int(pid)].doc for pid in ids[0] if pid >= 0]
+
+
+def policybot_ranking(retriever: Retriever, query: str, depth: int) -> list[str]:
+    return [hit.passage.doc for hit in retriever.search(query, retriever.embed_query(query), depth)]
+
+
+Ranking = Callable[[Retriever, str, int], list[str]]
+
+
+def evaluate(
+    retriever: Retriever, data: Scifact, depth: int = 100, rank: Ranking = policybot_ranking
+) -> dict[str, float]:
     ndcg, r10, r100, mrr, latency = [], [], [], [], []
     for qid, query in data.queries.items():
         started = time.perf_counter()
-        hits = retriever.search(query, retriever.embed_query(query), depth)
+        docs = rank(retriever, query, depth)
         latency.append((time.perf_counter() - started) * 1000)
         ranked: list[str] = []
-        for hit in hits:  # passages -> documents, best passage first
-            doc = hit.passage.doc.removesuffix(".txt")
+        for doc_path in docs:  # passages -> documents, best passage first
+            doc = doc_path.removesuffix(".txt")
             if doc not in ranked:
                 ranked.append(doc)
         relevant = data.qrels[qid]
@@ -115,7 +133,7 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=DATA)
     parser.add_argument("--work", type=Path, default=Path("/tmp/policybot-scifact"))
     parser.add_argument("--split", choices=("test", "train"), default="test")
-    parser.add_argument("--lexical-weight", type=float, default=None, help="override retrieval.lexical_weight")
+    parser.add_argument("--sweep", action="store_true", help="also try other fusions and weights (for tuning on train)")
     args = parser.parse_args()
     if not args.data.is_file():
         sys.exit(f"SciFact not found at {args.data}")
@@ -132,21 +150,29 @@ def main() -> None:
     index = load_index(args.work / "index")
     from bot.config import load_settings
 
-    weight = (
-        args.lexical_weight
-        if args.lexical_weight is not None
-        else load_settings(ROOT / "config.yaml").retrieval.lexical_weight
-    )
+    r = load_settings(ROOT / "config.yaml").retrieval
     print(
-        f"{'mode':8s} {'nDCG@10':>8s} {'recall@10':>10s} {'recall@100':>11s} {'MRR@10':>7s} {'p50 ms':>7s}  published"
+        f"{'mode':34s} {'nDCG@10':>8s} {'recall@10':>10s} {'recall@100':>11s} {'MRR@10':>7s} {'p50 ms':>7s}  published"
     )
-    for mode in MODES:
-        figures = evaluate(Retriever(index, embedder, weight, mode=mode), data)
-        published = PUBLISHED.get(mode)
+
+    def row(label: str, figures: dict[str, float], published: float | None = None) -> None:
         print(
-            f"{mode:8s} {figures['nDCG@10']:8.3f} {figures['recall@10']:10.3f} {figures['recall@100']:11.3f} "
-            f"{figures['MRR@10']:7.3f} {figures['p50_ms']:7.1f}  {published if published else ''}"
+            f"{label:34s} {figures['nDCG@10']:8.3f} {figures['recall@10']:10.3f} {figures['recall@100']:11.3f} "
+            f"{figures['MRR@10']:7.3f} {figures['p50_ms']:7.1f}  {published or ''}"
         )
+
+    plain = Retriever(index, embedder, mode="dense")
+    row("dense, passage vectors only", evaluate(plain, data, rank=passage_vectors_only), PUBLISHED["dense"])
+    for mode in MODES:
+        label = f"{mode} ({r.fusion}, w={r.lexical_weight})" if mode == "hybrid" else mode
+        if mode == "dense":
+            label = "dense (passage + best sentence)"
+        retriever = Retriever(index, embedder, r.lexical_weight, mode, r.fusion, r.rrf_k)
+        row(label, evaluate(retriever, data), PUBLISHED.get(mode))
+    if args.sweep:
+        for fusion, weight in [("weighted", 0.1), ("weighted", 0.2), ("weighted", 0.3), ("weighted", 0.5), ("rrf", 0)]:
+            retriever = Retriever(index, embedder, weight, "hybrid", fusion, r.rrf_k)
+            row(f"hybrid ({fusion}{'' if fusion == 'rrf' else f', w={weight}'})", evaluate(retriever, data))
     print(f"total {time.perf_counter() - started:.0f}s")
     print(f"reproduce: .venv/bin/python bench/scifact.py --split {args.split}")
 
