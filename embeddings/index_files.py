@@ -40,6 +40,9 @@ from embeddings.vector_index import VectorIndex
 log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 3
+# Older formats whose vectors and passages are still valid: `policybot index` upgrades them
+# without re-embedding (3 only added the acronym table to meta.json).
+UPGRADABLE_FORMATS = frozenset({2})
 REBUILD_HINT = "rebuild it with: policybot index --full"
 KEEP_VERSIONS = 3
 STALE_TEMP_SECONDS = 3600
@@ -165,9 +168,12 @@ def read_meta(version_dir: Path) -> IndexMeta:
         raise IndexError_(f"{meta_path}: unreadable index metadata ({exc}); {REBUILD_HINT}") from exc
 
 
-def check_compatible(meta: IndexMeta, model: str, dimension: int | None, splitter: dict[str, Any]) -> None:
-    """Refuse an index built differently from the configuration, saying how it differs."""
-    if meta.format_version != FORMAT_VERSION:
+def check_compatible(
+    meta: IndexMeta, model: str, dimension: int | None, splitter: dict[str, Any], upgrading: bool = False
+) -> None:
+    """Refuse an index built differently from the configuration, saying how it differs
+    (`upgrading`: an older format whose vectors can be reused is accepted too)."""
+    if meta.format_version != FORMAT_VERSION and not (upgrading and meta.format_version in UPGRADABLE_FORMATS):
         raise IndexError_(
             f"the index has format version {meta.format_version}, this PolicyBot reads {FORMAT_VERSION}; {REBUILD_HINT}"
         )
@@ -181,19 +187,19 @@ def check_compatible(meta: IndexMeta, model: str, dimension: int | None, splitte
         raise IndexError_(f"the index was split with {meta.splitter}, config.yaml says {splitter}; {REBUILD_HINT}")
 
 
-def load_index(index_dir: Path) -> LoadedIndex:
+def load_index(index_dir: Path, upgrading: bool = False) -> LoadedIndex:
     """Load the published version; a missing index says how to build one."""
     version_dir = current_version_dir(index_dir)
     if version_dir is None:
         raise IndexError_(f"no index found in {index_dir}; build it with: policybot index")
-    return load_version(version_dir)
+    return load_version(version_dir, upgrading)
 
 
-def load_version(version_dir: Path) -> LoadedIndex:
+def load_version(version_dir: Path, upgrading: bool = False) -> LoadedIndex:
     """Load one version folder; a damaged file is named with the command that rebuilds it."""
     meta = read_meta(version_dir)
     if meta.format_version != FORMAT_VERSION:
-        check_compatible(meta, meta.model, None, meta.splitter)
+        check_compatible(meta, meta.model, None, meta.splitter, upgrading)
     vectors_path, passages_path = version_dir / "vectors.faiss", version_dir / "passages.sqlite"
     try:
         vectors = VectorIndex.load(vectors_path)

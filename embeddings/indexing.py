@@ -153,7 +153,8 @@ def _build(
     )
     version = _version_id(embedder.name, fingerprint, hashes)
     report.version = version
-    if dry_run or (previous is not None and previous.version == version):
+    up_to_date = previous is not None and previous.version == version and previous.meta.format_version == FORMAT_VERSION
+    if dry_run or up_to_date:
         report.seconds = time.perf_counter() - started
         return report
 
@@ -229,8 +230,8 @@ def _previous_index(
 ) -> LoadedIndex | None:
     """The published index if it can be reused; otherwise note why everything is rebuilt."""
     try:
-        previous = load_index(index_dir)
-        check_compatible(previous.meta, embedder.name, embedder.dimension, asdict(splitter))
+        previous = load_index(index_dir, upgrading=True)
+        check_compatible(previous.meta, embedder.name, embedder.dimension, asdict(splitter), upgrading=True)
     except IndexError_ as exc:
         if current_version_name(index_dir):
             report.rebuilt_because = str(exc).split("; rebuild")[0]

@@ -166,3 +166,24 @@ def test_old_versions_are_pruned(knowledge_copy: Path, tmp_path: Path) -> None:
     versions = list((tmp_path / "index" / "versions").iterdir())
     assert len(versions) == index_files.KEEP_VERSIONS
     assert any("Version 3" in p.text for p in load_index(tmp_path / "index").passages.values())
+
+
+def test_an_older_format_with_valid_vectors_is_upgraded_without_reembedding(
+    knowledge_copy: Path, tmp_path: Path
+) -> None:
+    build_index(knowledge_copy, tmp_path / "index", FakeEmbedder(), SPLIT)
+    version_dir = current_version_dir(tmp_path / "index")
+    assert version_dir is not None
+    raw = json.loads((version_dir / "meta.json").read_text())
+    raw["format_version"], raw["acronyms"], raw["version"] = 2, {}, "0123456789ab"  # as format 2 wrote it
+    (version_dir / "meta.json").write_text(json.dumps(raw))
+    version_dir.rename(version_dir.parent / raw["version"])
+    (tmp_path / "index" / "CURRENT").write_text(raw["version"] + "\n")
+    with pytest.raises(IndexError_, match="format version 2"):
+        load_index(tmp_path / "index")  # the bot does not serve it as it is
+    again = FakeEmbedder()
+    report = build_index(knowledge_copy, tmp_path / "index", again, SPLIT)
+    assert again.embedded == [] and report.unchanged == 9 and report.published
+    upgraded = load_index(tmp_path / "index")
+    assert upgraded.meta.format_version == index_files.FORMAT_VERSION
+    assert upgraded.meta.acronyms["AMP"] == "Advanced Manufacturing Partnership"
