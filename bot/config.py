@@ -47,7 +47,7 @@ class RetrievalConfig(_Strict):
         description="hybrid fusion: weighted (dense + lexical_weight x scaled BM25) or rrf (reciprocal rank)",
     )
     rrf_k: int = Field(60, ge=1, le=1000, description="reciprocal rank fusion constant")
-    lexical_weight: float = Field(0.2, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
+    lexical_weight: float = Field(0.3, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
 
 
 class AnswerConfig(_Strict):

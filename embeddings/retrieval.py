@@ -112,7 +112,7 @@ class Retriever:
     def _lexical(self, question: str, index: LoadedIndex, only: np.ndarray | None) -> np.ndarray | None:
         """BM25 scores (of `only` those ids, if given) scaled so the best passage has 1, or None
         when keywords are not used."""
-        if self.mode == "dense" or (self.mode == "hybrid" and self.lexical_weight <= 0):
+        if self.mode == "dense" or (self.mode == "hybrid" and self.fusion == "weighted" and self.lexical_weight <= 0):
             return None
         scores = index.lexical.scores(question)
         if only is not None:
