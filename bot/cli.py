@@ -133,15 +133,15 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     status = _index_once(args, settings, embedder, gate)
     if not getattr(args, "watch", False):
         return status
-    from watchfiles import watch
+    from embeddings.watch import watch_and_index
 
     print(f"watching {settings.knowledge_dir} for changes (Ctrl-C stops)", file=sys.stderr)
-    for changed in watch(settings.knowledge_dir, debounce=settings.indexing.watch_debounce_ms, raise_interrupt=False):
-        print(f"{len(changed)} change(s) in {settings.knowledge_dir}: re-indexing", file=sys.stderr)
-        try:
-            _index_once(args, settings, embedder, gate)
-        except PolicyBotError as exc:  # keep watching: the next edit may fix it
-            print(f"policybot: {exc}", file=sys.stderr)
+    watch_and_index(
+        settings.knowledge_dir,
+        lambda: _index_once(args, settings, embedder, gate),
+        settings.indexing.watch_debounce_ms,
+        on_error=lambda exc: print(f"policybot: {exc}", file=sys.stderr),
+    )
     return status
 
 

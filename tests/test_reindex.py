@@ -11,6 +11,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from embeddings.index_files import current_version_name, load_index, read_change
 from embeddings.indexing import build_index
 from embeddings.lock import IndexLocked, index_lock
 from embeddings.splitter import SplitterSettings
+from embeddings.watch import watch_and_index
 from tests.conftest import EVAL_SET, ROOT, FakeEmbedder
 
 SPLIT = SplitterSettings()
@@ -302,3 +304,45 @@ def test_sigkill_while_indexing_never_leaves_a_broken_or_mixed_index(knowledge_c
     final = build_index(knowledge_copy, index, FakeEmbedder(), SPLIT)  # the next run completes the update
     assert published_revisions() == ["21", "21"]
     assert final.version == current_version_name(index)
+
+
+def test_watch_mode_reindexes_after_an_edit_and_keeps_going_after_a_bad_one(
+    knowledge_copy: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    build_index(knowledge_copy, index, FakeEmbedder(), SPLIT)
+    runs: list[str] = []
+    stop = threading.Event()
+
+    def reindex() -> None:
+        runs.append(build_index(knowledge_copy, index, FakeEmbedder(), SPLIT).version)
+
+    errors: list[str] = []
+    watcher = threading.Thread(
+        target=watch_and_index, args=(knowledge_copy, reindex, 100, stop, lambda exc: errors.append(str(exc)))
+    )
+    watcher.start()
+    try:
+        time.sleep(0.5)  # let the watcher start
+        (knowledge_copy / "note.md").write_text("# Tariffs\n\nA note about tariffs.\n")
+        deadline = time.monotonic() + 10
+        while not runs and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert runs and runs[-1] == current_version_name(index)
+        assert any(p.doc == "note.md" for p in load_index(index).passages.values())
+
+        with index_lock(index):  # another run holds the lock: this one fails, watching goes on
+            (knowledge_copy / "note.md").write_text("# Tariffs\n\nA note about tariffs on steel.\n")
+            deadline = time.monotonic() + 10
+            while not errors and time.monotonic() < deadline:
+                time.sleep(0.05)
+        assert errors and "another index run holds" in errors[0]
+        (knowledge_copy / "note.md").write_text("# Tariffs\n\nA note about tariffs on aluminium.\n")
+        deadline = time.monotonic() + 10
+        while len(runs) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert any("aluminium" in p.text for p in load_index(index).passages.values())
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert not watcher.is_alive()
