@@ -170,7 +170,8 @@ def main() -> None:
         retriever = Retriever(index, embedder, r.lexical_weight, mode, r.fusion, r.rrf_k)
         row(label, evaluate(retriever, data), PUBLISHED.get(mode))
     if args.sweep:
-        for fusion, weight in [("weighted", 0.1), ("weighted", 0.2), ("weighted", 0.3), ("weighted", 0.5), ("rrf", 0.0)]:
+        variants = [("weighted", 0.1), ("weighted", 0.2), ("weighted", 0.3), ("weighted", 0.5), ("rrf", 0.0)]
+        for fusion, weight in variants:
             retriever = Retriever(index, embedder, weight, "hybrid", fusion, r.rrf_k)
             row(f"hybrid ({fusion}{'' if fusion == 'rrf' else f', w={weight}'})", evaluate(retriever, data))
     print(f"total {time.perf_counter() - started:.0f}s")
