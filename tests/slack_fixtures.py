@@ -52,20 +52,29 @@ class _QuietHandler(WSGIRequestHandler):
 @pytest.fixture
 def bolt_http() -> Iterator[Callable[[App], str]]:
     """Factory: serve an App over real HTTP (WSGI) and return its `/slack/events` URL; stopped at teardown."""
-    servers: list[tuple[WSGIServer, threading.Thread]] = []
+    servers = WsgiServers()
+    yield lambda app: servers.start(make_server("127.0.0.1", 0, SlackRequestHandler(app), handler_class=_QuietHandler))
+    servers.stop_all()
 
-    def serve(app: App) -> str:
-        server = make_server("127.0.0.1", 0, SlackRequestHandler(app), handler_class=_QuietHandler)
+
+class WsgiServers:
+    """WSGI servers on loopback, each in its own thread, all stopped together at teardown."""
+
+    def __init__(self) -> None:
+        self._running: list[tuple[WSGIServer, threading.Thread]] = []
+
+    def start(self, server: WSGIServer) -> str:
+        """Serve `server` in a thread; return its Slack events URL."""
         thread = threading.Thread(target=server.serve_forever, args=(0.05,), name="bolt-wsgi", daemon=True)
         thread.start()
-        servers.append((server, thread))
+        self._running.append((server, thread))
         return f"http://127.0.0.1:{server.server_port}/slack/events"
 
-    yield serve
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    def stop_all(self) -> None:
+        for server, thread in self._running:
+            server.shutdown()
+            server.server_close()
+            thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ a dropped WebSocket reconnects. Real slack-bolt and slack-sdk against FakeSlack,
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ from bot.slack.app import build_app
 from bot.slack.blocks import APOLOGY
 from bot.slack.serve import make_http_server
 from tests.fakeslack import FakeSlack, dm_event, signed_post
+from tests.slack_fixtures import WsgiServers
 from tests.slack_traffic import make_traffic, replies_by_channel, rss_mb, send_all
 
 pytestmark = pytest.mark.slow
@@ -58,20 +58,9 @@ def make_app(fake_slack: FakeSlack, answerer: Answerer, tmp_path: Path) -> Calla
 @pytest.fixture
 def http_url(make_app: Callable[..., App]) -> Iterator[Callable[..., str]]:
     """Factory: serve a PolicyBot app with `serve --http`'s server; return its URL."""
-    servers = []
-
-    def start(custom: Answerer | None = None) -> str:
-        server = make_http_server(make_app(custom), "127.0.0.1", 0, SECRET)
-        thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-        thread.start()
-        servers.append((server, thread))
-        return f"http://127.0.0.1:{server.server_port}/slack/events"
-
-    yield start
-    for server, thread in servers:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    servers = WsgiServers()
+    yield lambda custom=None: servers.start(make_http_server(make_app(custom), "127.0.0.1", 0, SECRET))
+    servers.stop_all()
 
 
 def is_cited_answer(message: dict[str, Any]) -> bool:
