@@ -29,6 +29,10 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/latency.py
+	$(BIN)/python bench/slack_latency.py
+	$(BIN)/python bench/slack_load.py
+	$(BIN)/python bench/reembed.py
+	$(BIN)/python bench/scifact.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot embeddings tests bench
