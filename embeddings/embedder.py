@@ -76,22 +76,25 @@ class SentenceTransformerEmbedder:
         return self._dimension
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Embed `texts` in batches; `progress(n)` is called after each batch of n texts."""
+        """Embed `texts` in batches; `progress(n)` is called after each chunk of n texts.
+
+        Texts are embedded longest first across the whole call (as `encode` does within one
+        call), so each batch pads to similar lengths; the result keeps the input order.
+        """
         if not texts:
             return np.zeros((0, self._dimension), dtype=np.float32)
-        chunks = []
-        step = self._batch_size * 4
-        for start in range(0, len(texts), step):
-            batch = list(texts[start : start + step])
-            chunks.append(
-                self._model.encode(
-                    batch,
-                    batch_size=self._batch_size,
-                    normalize_embeddings=True,
-                    convert_to_numpy=True,
-                    show_progress_bar=False,
-                )
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
+        out = np.zeros((len(texts), self._dimension), dtype=np.float32)
+        step = self._batch_size * 8
+        for start in range(0, len(order), step):
+            rows = order[start : start + step]
+            out[rows] = self._model.encode(
+                [texts[i] for i in rows],
+                batch_size=self._batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
             )
             if progress is not None:
-                progress(len(batch))
-        return np.ascontiguousarray(np.vstack(chunks), dtype=np.float32)
+                progress(len(rows))
+        return out
