@@ -60,10 +60,9 @@ class Answerer:
         index = self.retriever.index  # one version for the whole answer, even if a reload swaps it
         wanted = country or prefixed
         scope = match_country(wanted, index.countries()) if wanted else None
-        query, hits = self.retrieve(question, k, index, scope)
+        query, hits = self.retrieve(question, k, index, scope)  # unscoped when the country is unknown
         version = index.version
         if wanted and scope is None:
-            query, hits = self.retrieve(question, k, index)
             reason = f"it holds no documents about {wanted}"
         else:
             reason = self.abstention_reason(question, hits, index=index)
