@@ -131,7 +131,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     embedder = load_embedder(settings)
     gate = None if args.dry_run else EvaluationGate.from_settings(settings, embedder)
     status = _index_once(args, settings, embedder, gate)
-    if not getattr(args, "watch", False):
+    if not args.watch:
         return status
     from embeddings.watch import watch_and_index
 
@@ -158,9 +158,9 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
             settings.splitter.settings(),
             full=args.full,
             progress=bar.update,
-            dry_run=getattr(args, "dry_run", False),
+            dry_run=args.dry_run,
             gate=gate,
-            force=getattr(args, "force", False),
+            force=args.force,
             limits=settings.ingest.limits(),
         )
     finally:
