@@ -86,6 +86,22 @@ def countries_named(text: str) -> set[str]:
     return found
 
 
+def without_country_words(text: str) -> str:
+    """The text with country names and adjectives removed ('the American government' -> 'the
+    government'): countries are matched by metadata and guards, not as keywords.
+
+    >>> without_country_words("Why does the American government back manufacturing?")
+    'Why does the government back manufacturing?'
+    """
+    names = _country_names()
+
+    def drop(match: re.Match[str]) -> str:
+        word = _POSSESSIVE.sub("", match.group(0).lower())
+        return "" if word in names or word.rstrip(".") in names else match.group(0)
+
+    return re.sub(r"\s{2,}", " ", _WORD.sub(drop, text)).strip()
+
+
 def iso_code(text: str) -> set[str]:
     """{alpha-2 code} for an ISO 3166 two- or three-letter code such as 'DE' or 'DEU'."""
     text = text.strip().upper()

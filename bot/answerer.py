@@ -11,7 +11,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from bot.abstention import countries_named, iso_code, unknown_names, unsupported_country, unsupported_year
+from bot.abstention import (
+    countries_named,
+    iso_code,
+    unknown_names,
+    unsupported_country,
+    unsupported_year,
+    without_country_words,
+)
 from bot.answer import Answer, Citation, Quote
 from bot.config import AnswerConfig
 from embeddings import acronyms
@@ -84,12 +91,15 @@ class Answerer:
         self, question: str, k: int | None = None, index: LoadedIndex | None = None, country: str | None = None
     ) -> tuple[np.ndarray, list[Hit]]:
         """The question's embedding and its best passages (of one country's documents, if given);
-        acronyms defined in the documents are searched in both forms."""
+        acronyms defined in the documents are searched in both forms, and when the documents carry
+        country metadata, country words are left out of the keyword search (countries are then
+        matched by metadata and by the guards, not as keywords)."""
         index = index or self.retriever.index
         search_text = acronyms.expand(question, index.acronym_usage)
         query = self.retriever.embed_query(search_text)
         depth = max(k or self.top_k, self.settings.max_passages)
-        return query, self.retriever.search(search_text, query, depth, index, country)
+        keywords = without_country_words(search_text) if index.countries() else search_text
+        return query, self.retriever.search(keywords, query, depth, index, country)
 
     def abstention_reason(
         self, question: str, hits: list[Hit], threshold: float | None = None, index: LoadedIndex | None = None
