@@ -43,9 +43,9 @@ def main() -> None:
         embedder = SentenceTransformerEmbedder(settings.model)
         load_s = time.perf_counter() - started
         report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter.settings())
-        answerer = build_answerer(settings, embedder=embedder)
         questions = [case.question for case in load_eval_set(ROOT / "tests" / "data" / "eval.yaml")]
-        per_mode: dict[str, list[float]] = {"dense": [], "hybrid": []}  # same questions, one run
+        modes = dict.fromkeys(("dense", "hybrid", settings.retrieval.mode))  # the configured one included
+        per_mode: dict[str, list[float]] = {mode: [] for mode in modes}  # same questions, one run
         answerers = {
             mode: build_answerer(
                 settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": mode})}),
@@ -63,6 +63,7 @@ def main() -> None:
                     one.ask(question)
                     per_mode[mode].append((time.perf_counter() - t0) * 1000)
         total = per_mode[settings.retrieval.mode]
+        answerer = answerers[settings.retrieval.mode]
         embed = []
         for _ in range(args.rounds):
             for question in questions:
