@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -213,7 +213,10 @@ def _expected(loc: tuple[Any, ...]) -> str:
         bool: "true or false",
         list[str]: "a list of texts",
     }
-    kind = kinds.get(field.annotation, "a mapping of settings")
+    if get_origin(field.annotation) is Literal:
+        kind = "one of " + ", ".join(repr(v) for v in get_args(field.annotation))
+    else:
+        kind = kinds.get(field.annotation, "a mapping of settings")
     low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
     high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
     if low is not None and high is not None:
