@@ -33,13 +33,6 @@ def test_throughput_bench_compares_pipeline_and_raw_encode() -> None:
     assert "raw SentenceTransformer.encode:" in out and "pipeline / raw:" in out
 
 
-@pytest.fixture(scope="module")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export shared by the ONNX bench smoke tests."""
-    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install '.[onnx]')")
-    return tmp_path_factory.mktemp("onnx-cache")
-
-
 def test_onnx_bench_compares_backends_on_speed_agreement_and_hit_at_1(onnx_cache: Path) -> None:
     out = run("onnx_backends.py", "--limit", "6", "--rounds", "1", "--onnx-cache", str(onnx_cache))
     rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}

@@ -27,11 +27,6 @@ TEXTS = [
 
 
 @pytest.fixture(scope="module")
-def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("onnx-cache")
-
-
-@pytest.fixture(scope="module")
 def onnx_embedder(onnx_cache: Path) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache)
 
