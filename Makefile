@@ -33,6 +33,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/slack_load.py
 	$(BIN)/python bench/reembed.py
 	$(BIN)/python bench/scifact.py
+	$(BIN)/python bench/onnx_backends.py
+	$(BIN)/python bench/cold_start.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot embeddings tests bench

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from embeddings.embedder import embedding_name
 from embeddings.errors import PolicyBotError
 from embeddings.readers import MB, ReadLimits
 from embeddings.splitter import SplitterSettings
@@ -114,6 +115,13 @@ class Settings(_Strict):
     index_dir: Path = Path("index")
     model: str = Field("all-MiniLM-L6-v2", min_length=1, description="sentence-transformers name or path")
     batch_size: int = Field(32, ge=1, le=1024)
+    backend: Literal["torch", "onnx", "onnx-int8"] = Field(
+        "torch",
+        description="runs the model: torch, onnx (same vectors, no torch import) or onnx-int8 (quantized; own index)",
+    )
+    onnx_cache: Path = Field(
+        Path("~/.cache/policybot/onnx"), description="where the onnx backends keep the model exported once"
+    )
     splitter: SplitterConfig = SplitterConfig()
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()
@@ -122,6 +130,11 @@ class Settings(_Strict):
     indexing: IndexingConfig = IndexingConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
+
+    @property
+    def embedding_name(self) -> str:
+        """The model name an index built with these settings records (int8 vectors get their own)."""
+        return embedding_name(self.model, self.backend)
 
 
 def load_settings(path: Path | None = None) -> Settings:
@@ -162,6 +175,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
         update={
             "knowledge_dir": absolute(settings.knowledge_dir),
             "index_dir": absolute(settings.index_dir),
+            "onnx_cache": absolute(settings.onnx_cache),
             "history_file": settings.history_file.expanduser(),
             "slack": settings.slack.model_copy(update={"feedback_db": absolute(settings.slack.feedback_db)}),
             "indexing": settings.indexing.model_copy(
@@ -203,7 +217,10 @@ def _expected(loc: tuple[Any, ...]) -> str:
         bool: "true or false",
         list[str]: "a list of texts",
     }
-    kind = kinds.get(field.annotation, "a mapping of settings")
+    if get_origin(field.annotation) is Literal:
+        kind = "one of " + ", ".join(repr(v) for v in get_args(field.annotation))
+    else:
+        kind = kinds.get(field.annotation, "a mapping of settings")
     low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
     high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
     if low is not None and high is not None:

@@ -11,16 +11,19 @@ from embeddings.retrieval import Retriever
 
 
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    return SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size)
+    """The embedding model, run by the configured backend (torch, onnx or onnx-int8)."""
+    return SentenceTransformerEmbedder(
+        settings.model, batch_size=settings.batch_size, backend=settings.backend, onnx_cache=settings.onnx_cache
+    )
 
 
 def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer:
     """The one answerer every front end uses. The index is checked before the slow model load."""
     index = load_index(settings.index_dir)
     splitter = settings.splitter.settings().__dict__
-    check_compatible(index.meta, settings.model, None, splitter)
+    check_compatible(index.meta, settings.embedding_name, None, splitter)
     embedder = embedder or load_embedder(settings)
-    check_compatible(index.meta, settings.model, embedder.dimension, splitter)
+    check_compatible(index.meta, settings.embedding_name, embedder.dimension, splitter)
     return Answerer(make_retriever(index, embedder, settings), settings.answer, settings.retrieval.top_k)
 
 

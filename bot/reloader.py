@@ -31,7 +31,7 @@ class IndexReloader:
     ) -> None:
         self.retriever = retriever
         self.index_dir: Path = settings.index_dir
-        self.model = settings.model
+        self.model = settings.embedding_name
         self.splitter = asdict(settings.splitter.settings())
         self.on_switch = on_switch
         self.interval = interval

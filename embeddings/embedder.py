@@ -6,16 +6,22 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import numpy as np
 
 from embeddings.errors import ModelError
 
+if TYPE_CHECKING:
+    from embeddings.onnx_model import OnnxEncoder
+
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _SHIPPED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
+Backend = Literal["torch", "onnx", "onnx-int8"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+DEFAULT_ONNX_CACHE = Path("~/.cache/policybot/onnx")
 
 
 class Embedder(Protocol):
@@ -43,29 +49,52 @@ def resolve_model_path(name: str) -> str:
     return name
 
 
-class SentenceTransformerEmbedder:
-    """Wraps a `SentenceTransformer`; load once and pass it around."""
+def embedding_name(model: str, backend: str) -> str:
+    """The name an index records for vectors of `model` computed by `backend`.
 
-    def __init__(self, name: str = DEFAULT_MODEL, batch_size: int = 32) -> None:
+    torch and onnx (fp32) vectors agree to ~1e-7, so they share the model's name and one index;
+    int8 vectors differ (cosine ~0.99 to torch), so an index keeps to one of the two.
+
+    >>> embedding_name("all-MiniLM-L6-v2", "onnx"), embedding_name("all-MiniLM-L6-v2", "onnx-int8")
+    ('all-MiniLM-L6-v2', 'all-MiniLM-L6-v2 [onnx-int8]')
+    """
+    return f"{model} [onnx-int8]" if backend == "onnx-int8" else model
+
+
+class SentenceTransformerEmbedder:
+    """Wraps a sentence-transformers model; load once and pass it around.
+
+    `backend`: "torch" runs `SentenceTransformer`; "onnx" and "onnx-int8" (weights quantized to
+    int8) run the model exported to ONNX with onnxruntime, and import no torch once the export
+    is in `onnx_cache` (made there on first use, offline).
+    """
+
+    def __init__(
+        self,
+        name: str = DEFAULT_MODEL,
+        batch_size: int = 32,
+        backend: Backend = "torch",
+        onnx_cache: Path = DEFAULT_ONNX_CACHE,
+    ) -> None:
+        if backend not in BACKENDS:
+            raise ModelError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = resolve_model_path(name)
-        from sentence_transformers import SentenceTransformer  # slow import: only when a model is needed
-        from transformers.utils import logging as transformers_logging
-
-        transformers_logging.disable_progress_bar()  # "Loading weights" bars on every start
-
-        log.info("loading embedding model %s from %s", name, path)
-        try:
-            self._model = SentenceTransformer(path, device="cpu")
-        except Exception as exc:  # the library raises many types (OSError, ValueError, HF errors)
-            where = "" if Path(path).exists() else " (not a local path; nothing is downloaded here)"
-            raise ModelError(f"cannot load embedding model {name!r}{where}: {exc}") from exc
-        self._name = name
+        self._name = embedding_name(name, backend)
+        self._backend = backend
         self._batch_size = batch_size
-        dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
-        self._dimension = int(dim or self._model.get_sentence_embedding_dimension() or 0)
+        self._model: Any = None
+        self._onnx: OnnxEncoder | None = None
+        log.info("loading embedding model %s (%s) from %s", name, backend, path)
+        if backend == "torch":
+            self._model = _load_sentence_transformer(name, path)
+            dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
+            self._dimension = int(dim or self._model.get_sentence_embedding_dimension() or 0)
+        else:
+            self._onnx = _load_onnx(name, path, onnx_cache, "int8" if backend == "onnx-int8" else "fp32")
+            self._dimension = self._onnx.dimension
 
     @property
     def name(self) -> str:
@@ -74,6 +103,10 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         return self._dimension
+
+    @property
+    def backend(self) -> str:
+        return self._backend
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed `texts` in batches; `progress(n)` is called after each chunk of n texts.
@@ -88,13 +121,47 @@ class SentenceTransformerEmbedder:
         step = self._batch_size * 8
         for start in range(0, len(order), step):
             rows = order[start : start + step]
-            out[rows] = self._model.encode(
-                [texts[i] for i in rows],
-                batch_size=self._batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            out[rows] = self._encode([texts[i] for i in rows])
             if progress is not None:
                 progress(len(rows))
         return out
+
+    def _encode(self, texts: list[str]) -> np.ndarray:
+        if self._onnx is not None:
+            return self._onnx.encode(texts, self._batch_size)
+        return self._model.encode(
+            texts,
+            batch_size=self._batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+
+
+def _load_sentence_transformer(name: str, path: str) -> Any:
+    from sentence_transformers import SentenceTransformer  # slow import: only when a model is needed
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # "Loading weights" bars on every start
+    try:
+        return SentenceTransformer(path, device="cpu")
+    except Exception as exc:  # the library raises many types (OSError, ValueError, HF errors)
+        where = "" if Path(path).exists() else " (not a local path; nothing is downloaded here)"
+        raise ModelError(f"cannot load embedding model {name!r}{where}: {exc}") from exc
+
+
+def _load_onnx(name: str, path: str, cache: Path, variant: str) -> OnnxEncoder:
+    if not Path(path).is_dir():
+        raise ModelError(f"the onnx backend needs a local model folder; {name!r} is not one (set `backend: torch`)")
+    try:
+        from embeddings.onnx_model import OnnxEncoder, export_onnx
+
+        return OnnxEncoder(export_onnx(Path(path), cache, variant))
+    except ImportError as exc:
+        raise ModelError(
+            f"the onnx backend needs onnxruntime and onnx ({exc.name} is missing); run: pip install 'policybot[onnx]'"
+        ) from exc
+    except ModelError:
+        raise
+    except Exception as exc:  # torch.onnx and onnxruntime raise many types
+        raise ModelError(f"cannot run embedding model {name!r} with ONNX (cache {cache}): {exc}") from exc

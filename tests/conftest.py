@@ -67,6 +67,13 @@ def embedder() -> SentenceTransformerEmbedder:
 
 
 @pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export folder for the session (the export takes ~15 s); skips without onnxruntime."""
+    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install '.[onnx]')")
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="session")
 def shipped_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceTransformerEmbedder) -> Settings:
     """The repository's config.yaml, with the shipped knowledge indexed into a temporary folder."""
     settings = load_settings(ROOT / "config.yaml")

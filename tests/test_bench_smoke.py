@@ -31,3 +31,18 @@ def test_reembed_bench_reports_a_speed_up() -> None:
 def test_throughput_bench_compares_pipeline_and_raw_encode() -> None:
     out = run("throughput.py", "--docs", "2", "--rounds", "1")
     assert "raw SentenceTransformer.encode:" in out and "pipeline / raw:" in out
+
+
+def test_onnx_bench_compares_backends_on_speed_agreement_and_hit_at_1(onnx_cache: Path) -> None:
+    out = run("onnx_backends.py", "--limit", "6", "--rounds", "1", "--onnx-cache", str(onnx_cache))
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert {"torch", "onnx", "onnx-int8", "int8 queries / torch index"} <= rows.keys()
+    assert "| 1.0000 / 1.0000 |" in rows["onnx"]  # fp32 ONNX gives torch's vectors
+    assert "reproduce: .venv/bin/python bench/onnx_backends.py --rounds 1 --limit 6" in out
+
+
+def test_cold_start_bench_times_each_step_without_torch_for_onnx(onnx_cache: Path) -> None:
+    out = run("cold_start.py", "--runs", "1", "--backends", "onnx", "--onnx-cache", str(onnx_cache))
+    row = next(line for line in out.splitlines() if line.startswith("| onnx |"))
+    assert row.endswith("| no |")  # the ONNX backend answers without importing torch
+    assert "reproduce: .venv/bin/python bench/cold_start.py --runs 1 --backends onnx" in out
