@@ -79,6 +79,21 @@ class SlackConfig(_Strict):
     )
 
 
+class StateConfig(_Strict):
+    url: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "database shared by replicas: sqlite:///path, a path, or postgresql://user@host:port/db; "
+            "null = the slack.feedback_db file, one process; POLICYBOT_DATABASE_URL overrides it"
+        ),
+    )
+    pending_file: Path = Field(
+        Path("var/feedback-pending.jsonl"),
+        description="feedback kept here while PostgreSQL is unreachable, written to it on reconnect",
+    )
+
+
 class IndexingConfig(_Strict):
     reload_seconds: float = Field(
         2.0, ge=0.0, le=3600.0, description="running bots look for a new index this often; 0 = never"
@@ -116,6 +131,7 @@ class Settings(_Strict):
     slack: SlackConfig = SlackConfig()
     ingest: IngestConfig = IngestConfig()
     indexing: IndexingConfig = IndexingConfig()
+    state: StateConfig = StateConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 
@@ -160,6 +176,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "index_dir": absolute(settings.index_dir),
             "history_file": settings.history_file.expanduser(),
             "slack": settings.slack.model_copy(update={"feedback_db": absolute(settings.slack.feedback_db)}),
+            "state": settings.state.model_copy(update={"pending_file": absolute(settings.state.pending_file)}),
             "indexing": settings.indexing.model_copy(
                 update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
             ),
