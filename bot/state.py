@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bot.config import Settings
-from bot.database import Database, StateUnavailable, database_url
+from bot.database import Database, DatabaseURL, StateUnavailable, database_url
 from bot.migrations import migrate
 from bot.slack.dedupe import RecentKeys
 
@@ -26,14 +26,32 @@ INDEX_VERSION = "index_version"
 PURGE_EVERY = 500  # claims between deletions of expired ones
 
 
+def configured_url(settings: Settings, env: Mapping[str, str] = os.environ) -> tuple[DatabaseURL, str, bool]:
+    """(URL, the setting it came from, whether it was set explicitly); see `bot.database.database_url`."""
+    base = settings.config_path.resolve().parent if settings.config_path else Path.cwd()
+    return database_url(settings.state.url, settings.slack.feedback_db, base, env)
+
+
 def open_database(settings: Settings, env: Mapping[str, str] = os.environ) -> Database:
     """The configured state database, with its schema brought up to date.
 
     Raises StateUnavailable (server unreachable) or StateDatabaseError (unusable), each one line
     naming the URL without its password and the setting to check.
     """
-    base = settings.config_path.resolve().parent if settings.config_path else Path.cwd()
-    url, setting, shared = database_url(settings.state.url, settings.slack.feedback_db, base, env)
+    url, setting, shared = configured_url(settings, env)
+    db = Database(url, setting, shared)
+    migrate(db)
+    return db
+
+
+def shared_database(settings: Settings, env: Mapping[str, str] = os.environ) -> Database | None:
+    """The state database when one is configured explicitly (`state.url` or POLICYBOT_DATABASE_URL), else None.
+
+    Without one nothing is opened: a single process keeps index/CURRENT as the truth.
+    """
+    url, setting, shared = configured_url(settings, env)
+    if not shared:
+        return None
     db = Database(url, setting, shared)
     migrate(db)
     return db
