@@ -73,7 +73,9 @@ class SlackConfig(_Strict):
     max_answer_chars: int = Field(2500, ge=200, le=3000, description="longer answers are trimmed at a sentence")
     http_host: str = Field("127.0.0.1", min_length=1, description="interface `serve --http` listens on")
     http_port: int = Field(3000, ge=1, le=65535, description="port `serve --http` listens on")
-    feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for feedback button clicks")
+    feedback_db: Path = Field(
+        Path("var/feedback.sqlite3"), description="SQLite file for feedback button clicks when state.url is not set"
+    )
     changes_channel: str = Field(
         "", description="channel ID where each newly published index's change digest is posted"
     )

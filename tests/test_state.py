@@ -221,3 +221,21 @@ def test_feedback_written_while_postgres_is_down_is_kept_and_written_on_reconnec
     assert (report.answers, report.helpful, len(report.corrections)) == (2, 1, 1)
     assert not store.pending or not store.pending.has_entries()
     db.close()
+
+
+def test_policybot_index_records_the_version_only_when_a_database_is_configured(
+    tmp_path: Path, knowledge_copy: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    base = f"knowledge_dir: {knowledge_copy}\nindex_dir: {tmp_path / 'index'}\nhistory_file: {tmp_path / 'h'}\n"
+    config.write_text(base)
+    assert main(["--config", str(config), "index"]) == 0
+    assert not (tmp_path / "var").exists()  # one process, no database: index/CURRENT alone decides
+    config.write_text(base + "state:\n  url: sqlite:///var/state.sqlite3\n")
+    assert main(["--config", str(config), "index"]) == 0  # nothing changed, but the version is recorded
+    version = current_version_name(tmp_path / "index")
+    assert (
+        f"replicas sharing sqlite:///{tmp_path}/var/state.sqlite3 now serve index {version}" in capsys.readouterr().err
+    )
+    db = Database(parse_url(f"sqlite:///{tmp_path}/var/state.sqlite3", tmp_path))
+    assert published_version(db) == version
