@@ -24,7 +24,7 @@ from bot.state import published_version, record_published_version
 from embeddings.index_files import current_version_name
 from embeddings.indexing import build_index
 from tests.fakeslack import PROXY_ENV_VARS, FakeSlack, block_action_payload, dm_event, encode_payload, signed_post
-from tests.postgres_fixtures import PostgresServer
+from tests.postgres_fixtures import PASSWORD, PostgresServer
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "replica-s3cret"
@@ -42,7 +42,7 @@ class Replica:
 
     def start(self) -> Replica:
         online = threading.Event()
-        self.lines = []
+        self.lines.append(f"--- {self.name} starts\n")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bot.cli", "--config", str(self.config), "serve", "--http"],
             cwd=ROOT,
@@ -208,6 +208,8 @@ def test_two_replicas_answer_once_follow_the_published_version_and_lose_no_feedb
         voters = 4 if state_url.startswith("postgresql") else 3
         _wait(lambda: store.report().helpful == voters - 1, 15, f"votes missing: {store.votes()}")
         assert published_version(db) == second
+        logged = "".join(a.lines + b.lines)
+        assert PASSWORD not in logged and ("***@127.0.0.1" in logged or state_url.startswith("sqlite"))
     finally:
         for replica in (a, b):
             if replica.process is not None and replica.process.poll() is None:
