@@ -177,7 +177,34 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
     if report.kept_aside is not None:
         print("the new version was not published; fix the documents or run `policybot index --force`", file=sys.stderr)
         return 3
+    if not report.dry_run and report.documents:
+        _record_published(settings)
     return 0 if report.documents else 1
+
+
+def _record_published(settings: Settings) -> None:
+    """Tell replicas sharing a state database (`state.url`) which version to serve: the one in index/CURRENT."""
+    from bot.database import StateUnavailable
+    from bot.state import record_published_version, shared_database
+    from embeddings.index_files import current_version_name
+
+    version = current_version_name(settings.index_dir)
+    if version is None:
+        return
+    try:
+        db = shared_database(settings)
+        if db is None:
+            return
+        try:
+            record_published_version(db, version)
+        finally:
+            db.close()
+    except StateUnavailable as exc:
+        raise StateUnavailable(
+            f"{exc}; index {version} is published in {settings.index_dir}/CURRENT, but replicas keep serving "
+            "the one before until `policybot index` can record it"
+        ) from None
+    print(f"replicas sharing {db.url.redacted()} now serve index {version}", file=sys.stderr)
 
 
 def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
@@ -276,11 +303,17 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from bot.feedback import FeedbackStore, export_candidates, format_report
+    from bot.state import configured_url, open_database
 
-    if not settings.slack.feedback_db.is_file():
-        print(f"No feedback yet: {settings.slack.feedback_db} does not exist.", file=sys.stderr)
+    url, _, _ = configured_url(settings)
+    if url.dialect == "sqlite" and not Path(url.target).is_file():
+        print(f"No feedback yet: {url.target} does not exist.", file=sys.stderr)
         return 0
-    report = FeedbackStore(settings.slack.feedback_db).report(top=args.top)
+    db = open_database(settings)
+    try:
+        report = FeedbackStore(db).report(top=args.top)
+    finally:
+        db.close()
     if args.export is None:
         print(format_report(report))
     elif str(args.export) == "-":

@@ -78,9 +78,26 @@ class SlackConfig(_Strict):
     max_answer_chars: int = Field(2500, ge=200, le=3000, description="longer answers are trimmed at a sentence")
     http_host: str = Field("127.0.0.1", min_length=1, description="interface `serve --http` listens on")
     http_port: int = Field(3000, ge=1, le=65535, description="port `serve --http` listens on")
-    feedback_db: Path = Field(Path("var/feedback.sqlite3"), description="SQLite file for feedback button clicks")
+    feedback_db: Path = Field(
+        Path("var/feedback.sqlite3"), description="SQLite file for feedback button clicks when state.url is not set"
+    )
     changes_channel: str = Field(
         "", description="channel ID where each newly published index's change digest is posted"
+    )
+
+
+class StateConfig(_Strict):
+    url: str | None = Field(
+        None,
+        min_length=1,
+        description=(
+            "database shared by replicas: sqlite:///path, a path, or postgresql://user@host:port/db; "
+            "null = the slack.feedback_db file, one process; POLICYBOT_DATABASE_URL overrides it"
+        ),
+    )
+    pending_file: Path = Field(
+        Path("var/feedback-pending.jsonl"),
+        description="feedback kept here while PostgreSQL is unreachable, written to it on reconnect",
     )
 
 
@@ -128,6 +145,7 @@ class Settings(_Strict):
     slack: SlackConfig = SlackConfig()
     ingest: IngestConfig = IngestConfig()
     indexing: IndexingConfig = IndexingConfig()
+    state: StateConfig = StateConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 
@@ -178,6 +196,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "onnx_cache": absolute(settings.onnx_cache),
             "history_file": settings.history_file.expanduser(),
             "slack": settings.slack.model_copy(update={"feedback_db": absolute(settings.slack.feedback_db)}),
+            "state": settings.state.model_copy(update={"pending_file": absolute(settings.state.pending_file)}),
             "indexing": settings.indexing.model_copy(
                 update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
             ),

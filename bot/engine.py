@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.answerer import Answerer
 from bot.config import Settings
-from bot.reloader import IndexReloader, OnSwitch
+from bot.reloader import IndexReloader, OnSwitch, VersionSource
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.index_files import LoadedIndex, check_compatible, load_index
 from embeddings.retrieval import Retriever
@@ -33,9 +33,22 @@ def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -
     return Retriever(index, embedder, r.lexical_weight, r.mode, r.fusion, r.rrf_k, r.heading_weight)
 
 
-def start_reloader(answerer: Answerer, settings: Settings, on_switch: OnSwitch | None = None) -> IndexReloader | None:
-    """Watch for newly published index versions (every `indexing.reload_seconds`; 0 = off)."""
+def start_reloader(
+    answerer: Answerer,
+    settings: Settings,
+    on_switch: OnSwitch | None = None,
+    version_source: VersionSource | None = None,
+) -> IndexReloader | None:
+    """Watch for newly published index versions (every `indexing.reload_seconds`; 0 = off).
+
+    With `version_source` (replicas sharing a database) its version is taken up at once, before
+    the first question, even when watching is off: replicas must agree on what they serve.
+    """
+    reloader = IndexReloader(
+        answerer.retriever, settings, on_switch, settings.indexing.reload_seconds, version_source=version_source
+    )
+    if version_source is not None:
+        reloader.check(notify=False)  # catching up at start is no news for the changes channel
     if settings.indexing.reload_seconds <= 0:
         return None
-    reloader = IndexReloader(answerer.retriever, settings, on_switch, settings.indexing.reload_seconds)
     return reloader.start()

@@ -16,6 +16,7 @@ from bot.config import Settings, load_settings
 from bot.engine import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.indexing import build_index
+from tests.postgres_fixtures import *  # noqa: F403  (a real PostgreSQL server, state database URLs)
 from tests.slack_fixtures import *  # noqa: F403  (fake Slack fixtures for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,6 +6,13 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Claims(Protocol):
+    """Anything that says yes once per key: `RecentKeys` in memory, `bot.state.SharedKeys` across replicas."""
+
+    def claim(self, key: str) -> bool: ...
 
 
 class RecentKeys:

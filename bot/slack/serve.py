@@ -13,6 +13,7 @@ import urllib.error
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from socketserver import ThreadingMixIn
+from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
@@ -23,8 +24,11 @@ from slack_sdk.errors import SlackApiError
 from bot.answerer import Answerer
 from bot.config import Settings
 from bot.feedback import FeedbackStore
+from bot.pending import PendingWrites
+from bot.slack.dedupe import Claims
 from bot.slack.text import escape
-from bot.slack.wsgi import EVENTS_PATH, GuardedSlackHandler
+from bot.slack.wsgi import EVENTS_PATH, REPLAY_WINDOW, GuardedSlackHandler
+from bot.state import SharedKeys, open_database, published_version
 from embeddings.errors import PolicyBotError
 
 log = logging.getLogger(__name__)
@@ -32,6 +36,8 @@ log = logging.getLogger(__name__)
 BOT_TOKEN = "SLACK_BOT_TOKEN"
 APP_TOKEN = "SLACK_APP_TOKEN"
 SIGNING_SECRET = "SLACK_SIGNING_SECRET"
+API_URL = "SLACK_API_URL"  # another Web API base URL (a proxy, GovSlack, a test stand-in); default Slack's own
+EVENT_CLAIM_SECONDS = 3600  # an event id is claimed this long: Slack's last retry comes within ~5 minutes
 
 
 class SlackStartError(PolicyBotError):
@@ -123,14 +129,16 @@ class _QuietHandler(WSGIRequestHandler):
         log.debug("%s - %s", self.address_string(), format % args)
 
 
-def make_http_server(app: App, host: str, port: int, signing_secret: str | None = None) -> ThreadingWSGIServer:
+def make_http_server(
+    app: App, host: str, port: int, signing_secret: str | None = None, seen: Claims | None = None
+) -> ThreadingWSGIServer:
     """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events.
 
     Requests pass `GuardedSlackHandler` first (size limit, signature, replay); `signing_secret`
-    defaults to the one the app was built with.
+    defaults to the one the app was built with; `seen` shares replayed signatures between replicas.
     """
     secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", "")
-    guarded = GuardedSlackHandler(app, secret, EVENTS_PATH)
+    guarded = GuardedSlackHandler(app, secret, EVENTS_PATH, seen=seen)
     return make_server(host, port, guarded, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
 
 
@@ -143,34 +151,46 @@ def serve(
     stop: threading.Event | None = None,
     announce: Callable[[str], None] = log.warning,
 ) -> None:
-    """Check the tokens, load the answerer, then serve until `stop` is set (or Ctrl-C).
+    """Check the tokens and the state database, load the answerer, then serve until `stop` is set (or Ctrl-C).
 
-    Tokens are checked before the slow model load, so a wrong token fails in a second.
+    Tokens and the database are checked before the slow model load, so a wrong token or an
+    unreachable database fails in a second. With a shared database (`state.url`), events are
+    claimed there, so replicas answer each once, and the index version recorded there is served.
     """
     from bot.slack.app import build_app, make_client
 
     tokens = read_tokens(http, env)
-    client = make_client(tokens.bot_token, base_url)
+    client = make_client(tokens.bot_token, base_url or env.get(API_URL) or None)
     who = check_bot_token(client)
+    db = open_database(settings, env)
+    pending = PendingWrites(settings.state.pending_file) if db.dialect == "postgresql" else None
+    store = FeedbackStore(db, pending)
     if answerer_factory is None:
         from bot.engine import build_answerer
 
         answerer_factory = build_answerer
     answerer = answerer_factory(settings)
-    store = FeedbackStore(settings.slack.feedback_db)
-    app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret)
+    shared: dict[str, Any] = {"recent": SharedKeys(db, "event", EVENT_CLAIM_SECONDS)} if db.shared else {}
+    app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret, **shared)
     stop = stop or threading.Event()
     from bot.engine import start_reloader
 
-    reloader = start_reloader(answerer, settings, on_switch=_digest_poster(client, settings.slack.changes_channel))
+    reloader = start_reloader(
+        answerer,
+        settings,
+        on_switch=_digest_poster(client, settings.slack.changes_channel),
+        version_source=(lambda: published_version(db)) if db.shared else None,
+    )
+    seen = SharedKeys(db, "signature", REPLAY_WINDOW) if db.shared else None
     try:
         if http:
-            _serve_http(app, tokens.signing_secret, settings, stop, who, announce)
+            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, seen)
         else:
             _serve_socket_mode(app, tokens.app_token, stop, who, announce)
     finally:
         if reloader is not None:
             reloader.stop()
+        db.close()
 
 
 def _digest_poster(client: WebClient, channel: str) -> Callable[[str, str, str], None] | None:
@@ -206,11 +226,17 @@ def _serve_socket_mode(
 
 
 def _serve_http(
-    app: App, signing_secret: str, settings: Settings, stop: threading.Event, who: str, announce: Callable[[str], None]
+    app: App,
+    signing_secret: str,
+    settings: Settings,
+    stop: threading.Event,
+    who: str,
+    announce: Callable[[str], None],
+    seen: Claims | None = None,
 ) -> None:
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
-        server = make_http_server(app, host, port, signing_secret)
+        server = make_http_server(app, host, port, signing_secret, seen)
     except OSError as exc:
         raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change slack.http_port") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)

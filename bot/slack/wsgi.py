@@ -20,7 +20,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.slack.dedupe import RecentKeys
+from bot.slack.dedupe import Claims, RecentKeys
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +34,21 @@ StartResponse = Callable[..., Any]
 class GuardedSlackHandler:
     """A WSGI app: the checks above, then bolt's `SlackRequestHandler`."""
 
-    def __init__(self, app: App, signing_secret: str, path: str = EVENTS_PATH, max_body: int = MAX_BODY_BYTES) -> None:
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        path: str = EVENTS_PATH,
+        max_body: int = MAX_BODY_BYTES,
+        seen: Claims | None = None,
+    ) -> None:
         if not signing_secret:
             raise ValueError("HTTP mode needs the signing secret to check requests")
         self.bolt = SlackRequestHandler(app, path)
         self.path = path
         self.max_body = max_body
         self.verifier = SignatureVerifier(signing_secret)
-        self.seen = RecentKeys(ttl=REPLAY_WINDOW, size=200_000)
+        self.seen = seen or RecentKeys(ttl=REPLAY_WINDOW, size=200_000)  # shared by replicas: bot.state.SharedKeys
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != self.path:

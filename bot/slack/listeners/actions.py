@@ -46,7 +46,7 @@ def register(app: App, responder: Responder) -> None:
             _tell(respond, problem)
             return
         try:
-            question = responder.store.question(action["value"]) or ""
+            question = _question(responder, action["value"])
             client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(action["value"], question))
         except Exception:
             log.exception("opening the feedback modal failed")
@@ -81,6 +81,15 @@ def register(app: App, responder: Responder) -> None:
         except Exception:
             log.exception("sharing answer %s failed", answer_id)
             _tell(respond, APOLOGY)
+
+
+def _question(responder: Responder, answer_id: str) -> str:
+    """The question shown in the modal; without it the modal still opens."""
+    try:
+        return responder.store.question(answer_id) or ""
+    except Exception:
+        log.exception("reading the question of answer %s failed", answer_id)
+        return ""
 
 
 def _vote(responder: Responder, body: dict[str, Any], action: dict[str, Any], vote: str) -> str | None:

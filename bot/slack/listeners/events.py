@@ -64,13 +64,22 @@ def skip_duplicates(responder: Responder) -> Callable[..., BoltResponse | None]:
             event = body.get("event") or {}
             first = responder.recent.claim(f"event:{event_id}")
             if first and retry >= 1 and event.get("channel") and event.get("ts"):
-                first = not responder.store.answered_message(event["channel"], event["ts"])
+                first = not _answered(responder, event["channel"], event["ts"])
             if not first:
                 log.info("skipping a repeated delivery of event %s (retry %d)", event_id, retry)
                 return BoltResponse(status=200, body="", headers={"X-Slack-No-Retry": "1"})
         return next()
 
     return middleware
+
+
+def _answered(responder: Responder, channel: str, ts: str) -> bool:
+    """Whether a retried message was answered; when the store cannot say, answer it (better twice than never)."""
+    try:
+        return responder.store.answered_message(channel, ts)
+    except Exception:
+        log.exception("cannot check whether message %s was answered", ts)
+        return False
 
 
 def _retry_num(request: BoltRequest) -> int:
@@ -105,4 +114,10 @@ def _is_follow_up(event: dict[str, Any], context: BoltContext, responder: Respon
         return False
     if "?" not in text and len(text.split()) < _QUESTION_WORDS:
         return False
-    return event.get("parent_user_id") == bot or responder.store.answered_in_thread(channel, thread_ts)
+    if event.get("parent_user_id") == bot:
+        return True
+    try:
+        return responder.store.answered_in_thread(channel, thread_ts)
+    except Exception:
+        log.exception("cannot check whether the bot answered in thread %s", thread_ts)
+        return False
