@@ -164,26 +164,16 @@ def main() -> None:
     plain = Retriever(index, embedder, mode="dense")
     row("dense, passage vectors only", evaluate(plain, data, rank=passage_vectors_only), PUBLISHED["dense"])
     for mode in MODES:
-        label = f"{mode} ({r.fusion}, w={r.lexical_weight}, h={r.heading_weight})" if mode == "hybrid" else mode
+        label = f"{mode} ({r.fusion}, w={r.lexical_weight})" if mode == "hybrid" else mode
         if mode == "dense":
             label = "dense (passage + best sentence)"
-        retriever = Retriever(index, embedder, r.lexical_weight, mode, r.fusion, r.rrf_k, r.heading_weight)
+        retriever = Retriever(index, embedder, r.lexical_weight, mode, r.fusion, r.rrf_k)
         row(label, evaluate(retriever, data), PUBLISHED.get(mode))
     if args.sweep:
-        variants = [
-            ("weighted", 0.2, 0.0),
-            ("weighted", 0.3, 0.0),
-            ("weighted", 0.5, 0.0),
-            ("zscore", 0.5, 0.0),
-            ("zscore", 0.6, 0.0),
-            ("zscore", 0.6, 0.5),
-            ("zscore", 0.6, 1.0),
-            ("rrf", 0.0, 0.0),
-        ]
-        for fusion, weight, heading in variants:
-            retriever = Retriever(index, embedder, weight, "hybrid", fusion, r.rrf_k, heading)
-            label = "hybrid (rrf)" if fusion == "rrf" else f"hybrid ({fusion}, w={weight}, h={heading})"
-            row(label, evaluate(retriever, data))
+        variants = [("weighted", 0.1), ("weighted", 0.2), ("weighted", 0.3), ("weighted", 0.5), ("rrf", 0.0)]
+        for fusion, weight in variants:
+            retriever = Retriever(index, embedder, weight, "hybrid", fusion, r.rrf_k)
+            row(f"hybrid ({fusion}{'' if fusion == 'rrf' else f', w={weight}'})", evaluate(retriever, data))
     print(f"total {time.perf_counter() - started:.0f}s")
     print(f"reproduce: .venv/bin/python bench/scifact.py --split {args.split}")
 

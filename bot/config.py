@@ -43,16 +43,12 @@ class RetrievalConfig(_Strict):
     mode: Literal["dense", "lexical", "hybrid"] = Field(
         "hybrid", description="dense (embeddings), lexical (BM25 keywords) or hybrid (both fused)"
     )
-    fusion: Literal["weighted", "zscore", "rrf"] = Field(
+    fusion: Literal["weighted", "rrf"] = Field(
         "weighted",
-        description="hybrid fusion: weighted (dense + lexical_weight x scaled BM25), zscore (both standardized"
-        " over the candidates) or rrf (reciprocal rank)",
+        description="hybrid fusion: weighted (dense + lexical_weight x scaled BM25) or rrf (reciprocal rank)",
     )
     rrf_k: int = Field(60, ge=1, le=1000, description="reciprocal rank fusion constant")
     lexical_weight: float = Field(0.3, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
-    heading_weight: float = Field(
-        0.0, ge=0.0, le=10.0, description="hybrid: weight of the question's key terms found in a passage's own heading"
-    )
 
 
 class AnswerConfig(_Strict):

@@ -30,7 +30,7 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
 def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
     """A retriever configured by the `retrieval:` settings."""
     r = settings.retrieval
-    return Retriever(index, embedder, r.lexical_weight, r.mode, r.fusion, r.rrf_k, r.heading_weight)
+    return Retriever(index, embedder, r.lexical_weight, r.mode, r.fusion, r.rrf_k)
 
 
 def start_reloader(

@@ -1,13 +1,8 @@
 """Retrieval in three modes: dense (FAISS), lexical (BM25) or hybrid (the two fused).
 
 Dense score = mean of the passage's cosine (with its heading path) and its best sentence's
-cosine. Lexical score = BM25 scaled to [0, 1] within the query. Hybrid fuses the two:
-`weighted` = dense + lexical_weight * lexical; `zscore` = each signal standardized over the
-candidates (so a cosine lead of 0.1 counts for as much as the candidates' spread says it should),
-then summed with lexical_weight; `rrf` = reciprocal rank fusion. A hybrid score may also count the
-passage's own heading: `heading_weight` x the share of the question's key terms (weighted by
-rarity) that its heading holds, so the section *about* "PCAST, 2012" outranks an introduction that
-mentions it in passing. The dense score is kept on every hit: abstention is calibrated on it.
+cosine. Lexical score = BM25 scaled to [0, 1] within the query. Hybrid = dense +
+lexical_weight * lexical. The dense score is kept on every hit: abstention is calibrated on it.
 """
 
 from __future__ import annotations
@@ -18,11 +13,10 @@ import numpy as np
 
 from embeddings.embedder import Embedder
 from embeddings.index_files import LoadedIndex
-from embeddings.lexical import LexicalIndex
 from embeddings.passage import Passage
 
 MODES = ("dense", "lexical", "hybrid")
-FUSIONS = ("weighted", "zscore", "rrf")
+FUSIONS = ("weighted", "rrf")
 CANDIDATES = 20  # per signal, at least, before fusion
 
 
@@ -47,7 +41,6 @@ class Retriever:
         mode: str = "hybrid",
         fusion: str = "weighted",
         rrf_k: int = 60,
-        heading_weight: float = 0.0,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, got {mode!r}")
@@ -59,7 +52,6 @@ class Retriever:
         self.mode = mode
         self.fusion = fusion
         self.rrf_k = rrf_k
-        self.heading_weight = heading_weight
 
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
@@ -99,11 +91,6 @@ class Retriever:
             lex = float(lexical[index.positions[pid]]) if lexical is not None else 0.0
             scored.append((pid, dense, lex))
         fused = self._fuse([d for _, d, _ in scored], [lex for _, _, lex in scored])
-        if self.mode == "hybrid" and self.heading_weight > 0:
-            fused = [
-                f + self.heading_weight * heading_match(question, index.passages[pid], index.lexical)
-                for (pid, _, _), f in zip(scored, fused, strict=True)
-            ]
         hits = [Hit(index.passages[pid], d, lex, f) for (pid, d, lex), f in zip(scored, fused, strict=True)]
         hits.sort(key=lambda h: h.fused, reverse=True)
         return hits[:k]
@@ -116,8 +103,6 @@ class Retriever:
             return lexical
         if self.fusion == "weighted":
             return [d + self.lexical_weight * lex for d, lex in zip(dense, lexical, strict=True)]
-        if self.fusion == "zscore":
-            return list(_standardized(dense) + self.lexical_weight * _standardized(lexical))
         dense_rank, lexical_rank = _ranks(dense), _ranks(lexical)  # reciprocal rank fusion
         return [
             1 / (self.rrf_k + dr) + (1 / (self.rrf_k + lr) if lex > 0 else 0.0)
@@ -136,24 +121,6 @@ class Retriever:
             scores = np.where(mask, scores, 0.0)
         top = float(scores.max()) if len(scores) else 0.0
         return scores / top if top > 0 else None
-
-
-def heading_match(question: str, passage: Passage, lexical: LexicalIndex) -> float:
-    """The share of the question's key terms, weighted by rarity, that the passage's own heading
-    (its innermost section, else the document title) holds: 0 for none, 1 for all."""
-    terms = lexical.terms(question)
-    total = sum(lexical.idf(t) for t in terms)
-    heading = passage.section[-1] if passage.section else passage.title
-    if not total or not heading:
-        return 0.0
-    return sum(lexical.idf(t) for t in terms & lexical.terms(heading)) / total
-
-
-def _standardized(values: list[float]) -> np.ndarray:
-    """Values as z-scores (mean 0, standard deviation 1); all zeros when they do not vary."""
-    array = np.asarray(values, dtype=np.float64)
-    spread = float(array.std())
-    return (array - array.mean()) / spread if spread > 1e-9 else np.zeros_like(array)
 
 
 def _ranks(values: list[float]) -> list[int]:
