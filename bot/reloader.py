@@ -33,6 +33,7 @@ class IndexReloader:
         self.index_dir: Path = settings.index_dir
         self.model = settings.model
         self.splitter = asdict(settings.splitter.settings())
+        self.vector_index = settings.vector_index.settings()
         self.on_switch = on_switch
         self.interval = interval
         self._refused: str | None = None
@@ -46,7 +47,7 @@ class IndexReloader:
         if not name or name == old.version or name == self._refused:
             return False
         try:
-            new = load_index(self.index_dir)
+            new = load_index(self.index_dir, search=self.vector_index)
             check_compatible(new.meta, self.model, self.retriever.embedder.dimension, self.splitter)
             new.warm()
         except IndexError_ as exc:
