@@ -96,7 +96,7 @@ class IndexingConfig(_Strict):
 class VectorIndexConfig(_Strict):
     type: Literal["auto", "flat", "hnsw", "ivf"] = Field(
         "auto",
-        description="auto (exact up to exact_up_to passages, IVF above), flat (always exact), hnsw or ivf (approximate)",
+        description="auto (exact up to exact_up_to passages, IVF above), flat (exact), hnsw or ivf (approximate)",
     )
     exact_up_to: int = Field(
         50_000, ge=0, le=100_000_000, description="auto searches exactly up to this many passages; also filters"
