@@ -17,6 +17,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
@@ -77,7 +78,7 @@ class VectorIndex:
         self, dimension: int, index: faiss.Index | None = None, settings: VectorIndexSettings | None = None
     ) -> None:
         self.dimension = dimension
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._index: Any = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
         self.settings = settings or VectorIndexSettings()
         self._selections: OrderedDict[bytes, np.ndarray] = OrderedDict()
         self._lock = threading.Lock()
@@ -170,12 +171,12 @@ class VectorIndex:
     def _filtered_params(self, kind: str, share: float) -> faiss.SearchParameters:
         """Search parameters widened for a filter keeping `share` of the vectors."""
         if kind == "hnsw":
-            hnsw = faiss.SearchParametersHNSW()
+            hnsw = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stubs
             hnsw.efSearch = min(_MAX_EF, max(self.settings.hnsw_ef_search, int(self.settings.hnsw_ef_search / share)))
             return hnsw
         if kind == "ivf":
             ivf = faiss.SearchParametersIVF()
-            nlist = faiss.downcast_index(self._index.index).nlist
+            nlist = int(faiss.extract_index_ivf(self._index).nlist)
             ivf.nprobe = min(nlist, max(self.settings.ivf_nprobe, math.ceil(self.settings.ivf_nprobe / share)))
             return ivf
         return faiss.SearchParameters()
