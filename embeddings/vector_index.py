@@ -15,6 +15,8 @@ import math
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,9 @@ CACHED_SELECTIONS = 4  # filtered selections whose vectors are kept for exact se
 _MIN_POINTS_PER_LIST = 39  # FAISS's k-means wants at least this many training vectors per list
 _TRAIN_POINTS_PER_LIST = 64
 _MAX_EF = 1024  # HNSW efSearch cap when a filter widens the search
+# Fewer queries than this are searched on one OpenMP thread: a thread team gains nothing for one
+# query, and on a busy 2-core machine waiting for it cost 20 ms per search (bench/vector_search.py).
+_SERIAL_BELOW = 20
 
 
 @dataclass(frozen=True)
@@ -154,6 +159,10 @@ class VectorIndex:
         """
         k = max(1, min(k, self.count))
         queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        with _threads(1 if len(queries) < _SERIAL_BELOW else 0):
+            return self._search(queries, k, only)
+
+    def _search(self, queries: np.ndarray, k: int, only: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if only is None:
             return self._index.search(queries, k)
         only = np.ascontiguousarray(only, dtype=np.int64)
@@ -240,6 +249,20 @@ class VectorIndex:
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         index = faiss.read_index(str(path), flags)
         return cls(index.d, index, settings)
+
+
+@contextmanager
+def _threads(count: int) -> Iterator[None]:
+    """FAISS's OpenMP threads for this calling thread only (0 = leave as is)."""
+    if count <= 0:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
 
 
 def _matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:
