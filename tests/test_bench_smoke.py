@@ -34,19 +34,8 @@ def test_throughput_bench_compares_pipeline_and_raw_encode() -> None:
 
 
 def test_vector_search_bench_prints_markdown_tables_and_the_growth_of_what_auto_builds() -> None:
-    out = run(
-        "vector_search.py",
-        "--sizes",
-        "600",
-        "--real",
-        "200",
-        "--queries",
-        "5",
-        "--hnsw-max",
-        "600",
-        "--exact-up-to",
-        "300",
-    )
+    args = ["--sizes", "600", "--real", "100", "--queries", "3", "--hnsw-max", "600", "--exact-up-to", "300"]
+    out = run("vector_search.py", *args)
     assert "| passages | vectors | index | auto |" in out and "### Growth" in out
     assert "| 600 | synthetic | IVF (nlist=15) | **auto** |" in out  # above exact-up-to: approximate
     assert "| 100 | real (" in out and "HNSW" in out
