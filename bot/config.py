@@ -17,6 +17,7 @@ from embeddings.embedder import embedding_name
 from embeddings.errors import PolicyBotError
 from embeddings.readers import MB, ReadLimits
 from embeddings.splitter import SplitterSettings
+from embeddings.vector_index import VectorIndexSettings
 
 DEFAULT_CONFIG = Path("config.yaml")
 CONFIG_ENV = "POLICYBOT_CONFIG"
@@ -110,6 +111,32 @@ class IndexingConfig(_Strict):
     )
 
 
+class VectorIndexConfig(_Strict):
+    type: Literal["auto", "flat", "hnsw", "ivf"] = Field(
+        "auto",
+        description="auto (exact up to exact_up_to passages, IVF above), flat (exact), hnsw or ivf (approximate)",
+    )
+    exact_up_to: int = Field(
+        50_000, ge=0, le=100_000_000, description="auto searches exactly up to this many passages; also filters"
+    )
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph neighbours per vector")
+    hnsw_ef_construction: int = Field(80, ge=8, le=2048, description="HNSW build-time search depth")
+    hnsw_ef_search: int = Field(64, ge=8, le=4096, description="HNSW query-time search depth")
+    ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF inverted lists; 0 = about 2 x sqrt(passages)")
+    ivf_nprobe: int = Field(16, ge=1, le=100_000, description="IVF lists searched per query")
+
+    def settings(self) -> VectorIndexSettings:
+        return VectorIndexSettings(
+            kind=self.type,
+            exact_up_to=self.exact_up_to,
+            hnsw_m=self.hnsw_m,
+            hnsw_ef_construction=self.hnsw_ef_construction,
+            hnsw_ef_search=self.hnsw_ef_search,
+            ivf_nlist=self.ivf_nlist,
+            ivf_nprobe=self.ivf_nprobe,
+        )
+
+
 class IngestConfig(_Strict):
     max_file_mb: float = Field(50, gt=0, le=10_000, description="larger documents are skipped unread (MB)")
     max_pdf_pages: int = Field(2000, ge=1, le=100_000, description="PDFs with more pages are skipped")
@@ -142,6 +169,7 @@ class Settings(_Strict):
     ingest: IngestConfig = IngestConfig()
     indexing: IndexingConfig = IndexingConfig()
     state: StateConfig = StateConfig()
+    vector_index: VectorIndexConfig = VectorIndexConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 

@@ -49,10 +49,10 @@ class EvaluationGate:
         return evaluate(Answerer(retriever, self.settings.answer, self.settings.retrieval.top_k), self.cases)
 
     def __call__(self, version_dir: Path) -> tuple[bool, str]:
-        new_report = self._evaluate(load_version(version_dir))
+        new_report = self._evaluate(load_version(version_dir, search=self.settings.vector_index.settings()))
         new = scores(new_report)
         try:
-            current = load_index(self.settings.index_dir)
+            current = load_index(self.settings.index_dir, search=self.settings.vector_index.settings())
         except IndexError_:
             return (
                 True,

@@ -41,6 +41,7 @@ class IndexReloader:
         self.index_dir: Path = settings.index_dir
         self.model = settings.embedding_name
         self.splitter = asdict(settings.splitter.settings())
+        self.vector_index = settings.vector_index.settings()
         self.on_switch = on_switch
         self.interval = interval
         self.version_source = version_source
@@ -63,7 +64,7 @@ class IndexReloader:
                 log.error("keeping index %s: version %s is not in %s", old.version, name, version_dir.parent)
             return False
         try:
-            new = load_version(version_dir)
+            new = load_version(version_dir, search=self.vector_index)
             check_compatible(new.meta, self.model, self.retriever.embedder.dimension, self.splitter)
             new.warm()
         except IndexError_ as exc:

@@ -2,7 +2,7 @@
 
     index/CURRENT                      name of the published version
     index/versions/<id>/meta.json      format version, model, dimension, splitter settings
-    index/versions/<id>/vectors.faiss  FAISS IndexIDMap2(IndexFlatIP) of passage vectors
+    index/versions/<id>/vectors.faiss  FAISS IndexIDMap2 of passage vectors (flat, IVF or HNSW)
     index/versions/<id>/passages.sqlite
     index/versions/<id>/changes.json   what changed since the version before it
     index/changes.jsonl                one line per publication, newest last
@@ -35,7 +35,7 @@ from embeddings.errors import IndexError_
 from embeddings.lexical import LexicalIndex
 from embeddings.passage import Passage
 from embeddings.passage_store import read_passages, write_passages
-from embeddings.vector_index import VectorIndex
+from embeddings.vector_index import VectorIndex, VectorIndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +62,7 @@ class IndexMeta:
     documents: dict[str, str] = field(default_factory=dict)  # path -> content digest
     acronyms: dict[str, str] = field(default_factory=dict)  # "AMP" -> "Advanced Manufacturing Partnership"
     created: str = ""
+    vector_index: str = "flat"  # what vectors.faiss holds: "flat", "ivf nlist=632", "hnsw m=32 ..."
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
@@ -187,22 +188,23 @@ def check_compatible(
         raise IndexError_(f"the index was split with {meta.splitter}, config.yaml says {splitter}; {REBUILD_HINT}")
 
 
-def load_index(index_dir: Path, upgrading: bool = False) -> LoadedIndex:
-    """Load the published version; a missing index says how to build one."""
+def load_index(index_dir: Path, upgrading: bool = False, search: VectorIndexSettings | None = None) -> LoadedIndex:
+    """Load the published version (`search`: the vector search parameters); a missing index
+    says how to build one."""
     version_dir = current_version_dir(index_dir)
     if version_dir is None:
         raise IndexError_(f"no index found in {index_dir}; build it with: policybot index")
-    return load_version(version_dir, upgrading)
+    return load_version(version_dir, upgrading, search)
 
 
-def load_version(version_dir: Path, upgrading: bool = False) -> LoadedIndex:
+def load_version(version_dir: Path, upgrading: bool = False, search: VectorIndexSettings | None = None) -> LoadedIndex:
     """Load one version folder; a damaged file is named with the command that rebuilds it."""
     meta = read_meta(version_dir)
     if meta.format_version != FORMAT_VERSION:
         check_compatible(meta, meta.model, None, meta.splitter, upgrading)
     vectors_path, passages_path = version_dir / "vectors.faiss", version_dir / "passages.sqlite"
     try:
-        vectors = VectorIndex.load(vectors_path)
+        vectors = VectorIndex.load(vectors_path, search)
     except Exception as exc:  # FAISS raises RuntimeError with a C++ message
         raise IndexError_(f"{vectors_path}: the index file is damaged ({_first_line(exc)}); {REBUILD_HINT}") from exc
     try:
@@ -229,8 +231,10 @@ def write_version(
     passage_vectors: np.ndarray,
     sentence_vectors: dict[int, np.ndarray],
     changes: dict[str, Any] | None = None,
+    vector_settings: VectorIndexSettings | None = None,
 ) -> Path:
-    """Write a complete version folder beside the current one; it is not published yet."""
+    """Write a complete version folder beside the current one; it is not published yet.
+    The vector index is built anew, of the kind `vector_settings` picks for its size."""
     versions = index_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     final = versions / meta.version
@@ -238,9 +242,8 @@ def write_version(
         return final
     tmp = Path(tempfile.mkdtemp(prefix=f".{meta.version}.", dir=versions))
     try:
-        vectors = VectorIndex(meta.dimension)
-        if passages:
-            vectors.add(np.array([p.id for p in passages], dtype=np.int64), passage_vectors)
+        ids = np.array([p.id for p in passages], dtype=np.int64)
+        vectors = VectorIndex.build(meta.dimension, ids, passage_vectors.reshape(-1, meta.dimension), vector_settings)
         vectors.save(tmp / "vectors.faiss")
         write_passages(tmp / "passages.sqlite", ((p, hashes[p.id], sentence_vectors[p.id]) for p in passages))
         (tmp / "changes.json").write_text(json.dumps(changes or {}, indent=2) + "\n", encoding="utf-8")

@@ -41,6 +41,7 @@ from embeddings.index_files import (
 from embeddings.lock import index_lock
 from embeddings.passage import Passage, content_hash
 from embeddings.splitter import SplitterSettings, split_document
+from embeddings.vector_index import VectorIndexSettings
 
 log = logging.getLogger(__name__)
 
@@ -99,13 +100,20 @@ def build_index(
     gate: Gate | None = None,
     force: bool = False,
     limits: ReadLimits | None = None,
+    vector_index: VectorIndexSettings | None = None,
 ) -> IndexReport:
-    """Index `knowledge_dir` into `index_dir`; one run at a time per index folder."""
+    """Index `knowledge_dir` into `index_dir`; one run at a time per index folder.
+    `vector_index` picks the FAISS index kind (default: exact up to 50,000 passages, IVF above)."""
+    vector_index = vector_index or VectorIndexSettings()
     if dry_run:
-        return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, True, None, force, limits)
+        return _build(
+            knowledge_dir, index_dir, embedder, splitter, full, progress, True, None, force, limits, vector_index
+        )
     try:
         with index_lock(index_dir):
-            return _build(knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force, limits)
+            return _build(
+                knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force, limits, vector_index
+            )
     except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only folder: say so, the old version serves
         current = current_version_name(index_dir)
         serving = f"the published version {current} still serves" if current else "nothing was published"
@@ -127,6 +135,7 @@ def _build(
     gate: Gate | None,
     force: bool,
     limits: ReadLimits | None,
+    vector_index: VectorIndexSettings,
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport(dry_run=dry_run)
@@ -151,7 +160,8 @@ def _build(
     report.changes = describe_changes(
         previous.passages.values() if previous else [], passages, previous.meta.documents if previous else {}, digests
     )
-    version = _version_id(embedder.name, fingerprint, hashes)
+    vector_kind = vector_index.describe(len(passages))
+    version = _version_id(embedder.name, fingerprint, hashes, vector_kind)
     report.version = version
     up_to_date = previous is not None and previous.version == version and previous.meta.format_version == FORMAT_VERSION
     if dry_run or up_to_date:
@@ -171,13 +181,16 @@ def _build(
         documents=digests,
         acronyms=acronyms.collect(p.text for p in passages),
         created=created,
+        vector_index=vector_kind,
     )
     report.changes.update(
         created=created,
         previous=report.previous_version,
         summary=f"{report.added} passages added, {report.changed} changed, {report.removed} removed",
     )
-    version_dir = write_version(index_dir, meta, passages, hashes, matrix, sentence_vectors, report.changes)
+    version_dir = write_version(
+        index_dir, meta, passages, hashes, matrix, sentence_vectors, report.changes, vector_index
+    )
     if gate is not None:
         ok, report.gate_report = gate(version_dir)
         if not ok and not force:
@@ -300,8 +313,11 @@ def _keep_aside(index_dir: Path, version_dir: Path) -> Path:
     return target
 
 
-def _version_id(model: str, fingerprint: str, hashes: dict[int, str]) -> str:
-    digest = hashlib.sha256(f"{FORMAT_VERSION}\n{model}\n{fingerprint}\n".encode())
+def _version_id(model: str, fingerprint: str, hashes: dict[int, str], vector_kind: str = "flat") -> str:
+    """Digest of everything a version holds; a flat index keeps the ids it had before index kinds
+    were configurable, any other kind is part of the digest (a change rebuilds, without re-embedding)."""
+    head = f"{FORMAT_VERSION}\n{model}\n{fingerprint}\n" + ("" if vector_kind == "flat" else f"{vector_kind}\n")
+    digest = hashlib.sha256(head.encode())
     for pid in sorted(hashes):
         digest.update(f"{pid}:{hashes[pid]}\n".encode())
     return digest.hexdigest()[:12]

@@ -1,42 +1,225 @@
-"""FAISS inner-product index over L2-normalized float32 vectors with int64 ids."""
+"""FAISS inner-product index over L2-normalized float32 vectors with int64 ids.
+
+Exact (IndexFlatIP) for small corpora, approximate (IVF or HNSW) above `exact_up_to` vectors,
+always inside an IndexIDMap2 so passage ids, `reconstruct` and id filters work the same way:
+
+    >>> settings = VectorIndexSettings(kind="auto", exact_up_to=50_000)
+    >>> settings.resolve(10_000), settings.resolve(200_000)
+    ('flat', 'ivf')
+"""
 
 from __future__ import annotations
 
+import hashlib
+import math
 import re
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import faiss
 import numpy as np
 
+KINDS = ("auto", "flat", "hnsw", "ivf")
+CACHED_SELECTIONS = 4  # filtered selections whose vectors are kept for exact search
+_MIN_POINTS_PER_LIST = 39  # FAISS's k-means wants at least this many training vectors per list
+_TRAIN_POINTS_PER_LIST = 64
+_MAX_EF = 1024  # HNSW efSearch cap when a filter widens the search
+# Fewer queries than this are searched on one OpenMP thread: a thread team gains nothing for one
+# query, and on a busy 2-core machine waiting for it cost 20 ms per search (bench/vector_search.py).
+_SERIAL_BELOW = 20
+
+
+@dataclass(frozen=True)
+class VectorIndexSettings:
+    """How the vector index is built and searched (config.yaml `vector_index:`).
+
+    `kind`: auto = exact up to `exact_up_to` vectors, IVF above; flat, hnsw, ivf = always that.
+    Filters selecting at most `exact_up_to` ids are searched exactly on any kind.
+    """
+
+    kind: str = "auto"
+    exact_up_to: int = 50_000
+    hnsw_m: int = 32
+    hnsw_ef_construction: int = 80
+    hnsw_ef_search: int = 64
+    ivf_nlist: int = 0  # 0 = automatic: about 2·√n lists
+    ivf_nprobe: int = 16
+
+    def __post_init__(self) -> None:
+        if self.kind not in KINDS:
+            raise ValueError(f"vector index type must be one of {', '.join(KINDS)}, got {self.kind!r}")
+
+    def resolve(self, n: int) -> str:
+        """The index kind built for `n` vectors: flat, hnsw or ivf (an empty index is flat)."""
+        if n == 0 or self.kind == "flat" or (self.kind == "auto" and n <= self.exact_up_to):
+            return "flat"
+        return "ivf" if self.kind == "auto" else self.kind
+
+    def nlist(self, n: int) -> int:
+        """IVF inverted lists for `n` vectors, never more than the training data supports."""
+        wanted = self.ivf_nlist or round(2 * math.sqrt(n))
+        return max(1, min(wanted, n // _MIN_POINTS_PER_LIST))
+
+    def describe(self, n: int) -> str:
+        """What is built for `n` vectors, with the build parameters ('flat', 'ivf nlist=632', ...);
+        recorded in meta.json and part of the version id, so a change rebuilds the index."""
+        kind = self.resolve(n)
+        if kind == "hnsw":
+            return f"hnsw m={self.hnsw_m} ef_construction={self.hnsw_ef_construction}"
+        if kind == "ivf":
+            return f"ivf nlist={self.nlist(n)}"
+        return "flat"
+
 
 class VectorIndex:
-    """A tiny interface over FAISS: add, remove, search, save, load, count."""
+    """A tiny interface over FAISS: build, add, remove, search, reconstruct, save, load, count."""
 
-    def __init__(self, dimension: int, index: faiss.Index | None = None) -> None:
+    def __init__(
+        self, dimension: int, index: faiss.Index | None = None, settings: VectorIndexSettings | None = None
+    ) -> None:
         self.dimension = dimension
-        self._index = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self._index: Any = index if index is not None else faiss.IndexIDMap2(faiss.IndexFlatIP(dimension))
+        self.settings = settings or VectorIndexSettings()
+        self._selections: OrderedDict[bytes, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+        self.configure(self.settings)
+
+    @classmethod
+    def build(
+        cls, dimension: int, ids: np.ndarray, vectors: np.ndarray, settings: VectorIndexSettings | None = None
+    ) -> VectorIndex:
+        """An index over `vectors` of the kind `settings` picks for their number (IVF is trained on them)."""
+        settings = settings or VectorIndexSettings()
+        vectors = _matrix(vectors, dimension)
+        n = len(vectors)
+        kind = settings.resolve(n)
+        inner: faiss.Index
+        if kind == "hnsw":
+            inner = faiss.IndexHNSWFlat(dimension, settings.hnsw_m, faiss.METRIC_INNER_PRODUCT)
+            inner.hnsw.efConstruction = settings.hnsw_ef_construction
+        elif kind == "ivf":
+            nlist = settings.nlist(n)
+            inner = faiss.IndexIVFFlat(faiss.IndexFlatIP(dimension), dimension, nlist, faiss.METRIC_INNER_PRODUCT)
+            inner.cp.niter = 10  # k-means iterations: 10 reach the recall of the default 25 in 40% of the time
+            sample = np.random.default_rng(0).choice(n, min(n, _TRAIN_POINTS_PER_LIST * nlist), replace=False)
+            inner.train(vectors[np.sort(sample)])
+        else:
+            inner = faiss.IndexFlatIP(dimension)
+        index = cls(dimension, faiss.IndexIDMap2(inner), settings)
+        if n:
+            index.add(ids, vectors)
+        return index
+
+    @property
+    def kind(self) -> str:
+        """flat, hnsw or ivf."""
+        inner = faiss.downcast_index(self._index.index)
+        if isinstance(inner, faiss.IndexHNSW):
+            return "hnsw"
+        if isinstance(inner, faiss.IndexIVF):
+            return "ivf"
+        return "flat"
+
+    def configure(self, settings: VectorIndexSettings) -> None:
+        """Apply the search-time parameters (HNSW efSearch, IVF nprobe) of `settings`."""
+        self.settings = settings
+        inner = faiss.downcast_index(self._index.index)
+        if isinstance(inner, faiss.IndexHNSW):
+            inner.hnsw.efSearch = settings.hnsw_ef_search
+        elif isinstance(inner, faiss.IndexIVF):
+            inner.nprobe = min(settings.ivf_nprobe, inner.nlist)
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
-        vectors = np.ascontiguousarray(vectors, dtype=np.float32)
-        if vectors.ndim != 2 or vectors.shape[1] != self.dimension:
-            raise ValueError(f"expected vectors of dimension {self.dimension}, got shape {vectors.shape}")
+        vectors = _matrix(vectors, self.dimension)
         self._index.add_with_ids(vectors, np.ascontiguousarray(ids, dtype=np.int64))
+        inner = faiss.downcast_index(self._index.index)
+        if isinstance(inner, faiss.IndexIVF):
+            inner.make_direct_map()  # `reconstruct` on IVF needs it
+        self._selections.clear()
 
     def remove(self, ids: np.ndarray) -> int:
+        """Remove vectors by id (flat and IVF; HNSW cannot remove: rebuild instead)."""
+        if self.kind == "hnsw":
+            raise ValueError("an HNSW index cannot remove vectors; build a new one")
         selector = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
+        self._selections.clear()
         return int(self._index.remove_ids(selector))
 
     def search(self, vectors: np.ndarray, k: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each of shape (n_queries, k); missing results have id -1.
-        `only` restricts the search to those ids (a metadata filter)."""
+
+        `only` restricts the search to those ids (a metadata filter). On an approximate index a
+        selection of at most `exact_up_to` ids is searched exactly; a larger one is searched
+        approximately with a search widened by its rarity, and exactly if that finds too few.
+        """
         k = max(1, min(k, self.count))
         queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
+        with _threads(1 if len(queries) < _SERIAL_BELOW else 0):
+            return self._search(queries, k, only)
+
+    def _search(self, queries: np.ndarray, k: int, only: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         if only is None:
             return self._index.search(queries, k)
-        params = faiss.SearchParameters()
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(only, dtype=np.int64))
+        only = np.ascontiguousarray(only, dtype=np.int64)
+        kind = self.kind
+        if kind != "flat" and len(only) <= self.settings.exact_up_to:
+            return self._exact(queries, k, only, cache=True)
+        selector = faiss.IDSelectorBatch(only)
+        params = self._filtered_params(kind, len(only) / max(1, self.count))
         params.sel = selector
-        return self._index.search(queries, k, params=params)  # `selector` stays alive until here
+        scores, ids = self._index.search(queries, k, params=params)  # `selector` stays alive until here
+        if kind != "flat" and (ids[:, : min(k, len(only))] < 0).any():
+            return self._exact(queries, k, only, cache=False)
+        return scores, ids
+
+    def _filtered_params(self, kind: str, share: float) -> faiss.SearchParameters:
+        """Search parameters widened for a filter keeping `share` of the vectors."""
+        if kind == "hnsw":
+            hnsw = faiss.SearchParametersHNSW()  # type: ignore[attr-defined]  # missing from faiss's stubs
+            hnsw.efSearch = min(_MAX_EF, max(self.settings.hnsw_ef_search, int(self.settings.hnsw_ef_search / share)))
+            return hnsw
+        if kind == "ivf":
+            ivf = faiss.SearchParametersIVF()
+            nlist = int(faiss.extract_index_ivf(self._index).nlist)
+            ivf.nprobe = min(nlist, max(self.settings.ivf_nprobe, math.ceil(self.settings.ivf_nprobe / share)))
+            return ivf
+        return faiss.SearchParameters()
+
+    def _exact(self, queries: np.ndarray, k: int, only: np.ndarray, cache: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Exact search over the vectors of the selected ids."""
+        matrix = self._selection(only) if cache else self._index.reconstruct_batch(only)
+        k_found = min(k, len(only))
+        scores = np.full((len(queries), k), -np.inf, dtype=np.float32)
+        ids = np.full((len(queries), k), -1, dtype=np.int64)
+        if k_found == 0:
+            return scores, ids
+        sims = queries @ matrix.T
+        top = np.argpartition(-sims, k_found - 1, axis=1)[:, :k_found]
+        top_scores = np.take_along_axis(sims, top, axis=1)
+        order = np.argsort(-top_scores, axis=1, kind="stable")
+        scores[:, :k_found] = np.take_along_axis(top_scores, order, axis=1)
+        ids[:, :k_found] = only[np.take_along_axis(top, order, axis=1)]
+        return scores, ids
+
+    def _selection(self, only: np.ndarray) -> np.ndarray:
+        """The vectors of `only`, kept for the last few selections (filters repeat: one per country)."""
+        key = hashlib.blake2b(only.tobytes(), digest_size=16).digest()
+        with self._lock:
+            matrix = self._selections.get(key)
+            if matrix is not None:
+                self._selections.move_to_end(key)
+                return matrix
+        matrix = self._index.reconstruct_batch(only)
+        with self._lock:
+            self._selections[key] = matrix
+            while len(self._selections) > CACHED_SELECTIONS:
+                self._selections.popitem(last=False)
+        return matrix
 
     def reconstruct(self, passage_id: int) -> np.ndarray:
         """The stored vector of one id."""
@@ -45,6 +228,11 @@ class VectorIndex:
     @property
     def count(self) -> int:
         return int(self._index.ntotal)
+
+    @property
+    def nbytes(self) -> int:
+        """Size of the serialized index (about its memory use)."""
+        return int(faiss.serialize_index(self._index).nbytes)
 
     def save(self, path: Path) -> None:
         try:
@@ -56,7 +244,29 @@ class VectorIndex:
             raise OSError(f"cannot write {path.name}: {cause.group(1) if cause else 'write error'}") from exc
 
     @classmethod
-    def load(cls, path: Path, mmap: bool = False) -> VectorIndex:
+    def load(cls, path: Path, settings: VectorIndexSettings | None = None, mmap: bool = False) -> VectorIndex:
+        """Read an index file of any kind; `settings` gives the search parameters."""
         flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
         index = faiss.read_index(str(path), flags)
-        return cls(index.d, index)
+        return cls(index.d, index, settings)
+
+
+@contextmanager
+def _threads(count: int) -> Iterator[None]:
+    """FAISS's OpenMP threads for this calling thread only (0 = leave as is)."""
+    if count <= 0:
+        yield
+        return
+    before = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(count)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(before)
+
+
+def _matrix(vectors: np.ndarray, dimension: int) -> np.ndarray:
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or vectors.shape[1] != dimension:
+        raise ValueError(f"expected vectors of dimension {dimension}, got shape {vectors.shape}")
+    return vectors

@@ -46,3 +46,12 @@ def test_cold_start_bench_times_each_step_without_torch_for_onnx(onnx_cache: Pat
     row = next(line for line in out.splitlines() if line.startswith("| onnx |"))
     assert row.endswith("| no |")  # the ONNX backend answers without importing torch
     assert "reproduce: .venv/bin/python bench/cold_start.py --runs 1 --backends onnx" in out
+
+
+def test_vector_search_bench_prints_markdown_tables_and_the_growth_of_what_auto_builds() -> None:
+    args = ["--sizes", "600", "--real", "100", "--queries", "3", "--hnsw-max", "600", "--exact-up-to", "300"]
+    out = run("vector_search.py", *args)
+    assert "| passages | vectors | index | auto |" in out and "### Growth" in out
+    assert "| 600 | synthetic | IVF (nlist=15) | **auto** |" in out  # above exact-up-to: approximate
+    assert "| 100 | real (" in out and "HNSW" in out
+    assert "reproduce: `.venv/bin/python bench/vector_search.py --sizes 600 --real 100" in out
