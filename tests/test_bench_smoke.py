@@ -55,3 +55,10 @@ def test_vector_search_bench_prints_markdown_tables_and_the_growth_of_what_auto_
     assert "| 600 | synthetic | IVF (nlist=15) | **auto** |" in out  # above exact-up-to: approximate
     assert "| 100 | real (" in out and "HNSW" in out
     assert "reproduce: `.venv/bin/python bench/vector_search.py --sizes 600 --real 100" in out
+
+
+def test_capacity_bench_reports_build_rate_memory_and_questions_per_second() -> None:
+    out = run("capacity.py", "--docs", "3", "--questions", "4")
+    rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
+    assert {"index build rate", "passages per GB of memory (index only)", "questions per second, two threads"} <= rows
+    assert "reproduce: .venv/bin/python bench/capacity.py --docs 3 --questions 4" in out
