@@ -31,3 +31,11 @@ def test_reembed_bench_reports_a_speed_up() -> None:
 def test_throughput_bench_compares_pipeline_and_raw_encode() -> None:
     out = run("throughput.py", "--docs", "2", "--rounds", "1")
     assert "raw SentenceTransformer.encode:" in out and "pipeline / raw:" in out
+
+
+def test_txtai_comparison_reports_build_latency_and_quality_ratios() -> None:
+    out = run("txtai_compare.py", "--docs", "0", "--rounds", "1", "--questions", "3")
+    assert "| **ratio PolicyBot build_index / txtai index + save** |" in out
+    assert "| txtai search |" in out and "p50 ratio vs txtai search" in out
+    assert "| PolicyBot answer (hybrid) |" in out and "hit@1" in out
+    assert "reproduce: .venv/bin/python bench/txtai_compare.py --docs 0 --rounds 1 --questions 3" in out
