@@ -35,11 +35,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from reembed import write_corpus  # noqa: E402
 
+from bot.abstention import without_country_words  # noqa: E402
 from bot.answer import Answer, Citation  # noqa: E402
 from bot.answerer import Answerer  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.engine import build_answerer  # noqa: E402
 from bot.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set  # noqa: E402
+from embeddings import acronyms  # noqa: E402
 from embeddings.documents import scan_knowledge  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder, resolve_model_path  # noqa: E402
 from embeddings.indexing import build_index  # noqa: E402
@@ -211,7 +213,19 @@ def run_corpus(
         "txtai search": lambda q: dense_txtai.search(q, configured.top_k),
         "txtai hybrid search": lambda q: hybrid_txtai.search(q, configured.top_k),
         "(profile) query embedding alone": lambda q: embedder.inner.embed([q]),
+        f"(profile) PolicyBot retrieve ({mode}), query embedding given": lambda q: given(configured, q),
     }
+    usage = configured.retriever.index.acronym_usage
+    vectors = {q: configured.retriever.embed_query(acronyms.expand(q, usage)) for q in questions}
+
+    def given(answerer: Answerer, question: str) -> object:
+        """`Answerer.retrieve` without embedding the question: acronyms, keywords, FAISS, BM25, fusion."""
+        index = answerer.retriever.index
+        text = acronyms.expand(question, index.acronym_usage)
+        keywords = without_country_words(text) if index.countries() else text
+        depth = max(answerer.top_k, answerer.settings.max_passages)
+        return answerer.retriever.search(keywords, vectors[question], depth, index)
+
     run.latency = time_queries(systems, questions, rounds)
     reports: dict[str, EvalReport] = {}
     if cases is not None:
