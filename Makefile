@@ -27,14 +27,10 @@ index: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/policybot eval --sweep
 
+# Every bench, one report (var/bench-report.md); `make bench BENCH_ARGS=--quick` for a few-minute run.
+BENCH_ARGS ?=
 bench: $(STAMP)
-	$(BIN)/python bench/latency.py
-	$(BIN)/python bench/slack_latency.py
-	$(BIN)/python bench/slack_load.py
-	$(BIN)/python bench/reembed.py
-	$(BIN)/python bench/scifact.py
-	$(BIN)/python bench/onnx_backends.py
-	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot embeddings tests bench

@@ -62,3 +62,22 @@ def test_capacity_bench_reports_build_rate_memory_and_questions_per_second() -> 
     rows = {line.split("|")[1].strip() for line in out.splitlines() if line.startswith("| ")}
     assert {"index build rate", "passages per GB of memory (index only)", "questions per second, two threads"} <= rows
     assert "reproduce: .venv/bin/python bench/capacity.py --docs 3 --questions 4" in out
+
+
+def test_txtai_comparison_reports_build_latency_and_quality_ratios() -> None:
+    out = run("txtai_compare.py", "--docs", "0", "--rounds", "1", "--questions", "3")
+    assert "| **ratio PolicyBot build_index / txtai index + save** |" in out
+    assert "| txtai search |" in out and "p50 ratio vs txtai search" in out
+    assert "| PolicyBot answer (hybrid) |" in out and "hit@1" in out
+    assert "reproduce: .venv/bin/python bench/txtai_compare.py --docs 0 --rounds 1 --questions 3" in out
+
+
+def test_report_has_the_machine_and_each_bench_under_its_command(tmp_path: Path) -> None:
+    out = tmp_path / "report.md"
+    printed = run("report.py", "--only", "throughput", "--quick", "--out", str(out))
+    assert f"report: {out}" in printed
+    report = out.read_text(encoding="utf-8")
+    assert "## Machine" in report and "| CPUs |" in report and "| torch |" in report
+    assert "| throughput.py | ok |" in report
+    assert "## throughput.py\n\n`.venv/bin/python bench/throughput.py --docs 2 --rounds 1`" in report
+    assert "pipeline / raw:" in report
