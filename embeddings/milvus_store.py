@@ -38,15 +38,20 @@ def collection_name(settings: StoreSettings, version: str) -> str:
 class _Connection:
     """A MilvusClient created on first use and again after a failure (the next call reconnects)."""
 
-    def __init__(self, settings: StoreSettings) -> None:
+    def __init__(self, settings: StoreSettings, on_reconnect: Callable[[Any], object] | None = None) -> None:
         self.settings = settings
+        self.on_reconnect = on_reconnect  # e.g. load the collection again (a restarted server forgets)
         self._client: Any = None
+        self._failed = False
         self._lock = threading.Lock()
 
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                self._client = _connect(self.settings)
+                client = _connect(self.settings)
+                if self._failed and self.on_reconnect is not None:
+                    self.on_reconnect(client)
+                self._client, self._failed = client, False
             return self._client
 
     def call(self, what: str, action: Callable[[Any], T]) -> T:
@@ -54,12 +59,11 @@ class _Connection:
         dropped so the next call connects again."""
         from pymilvus.exceptions import MilvusException
 
-        client = self.client()
         try:
-            return action(client)
+            return action(self.client())
         except MilvusException as exc:
             with self._lock:
-                self._client = None
+                self._client, self._failed = None, True
             raise VectorStoreUnavailable(
                 f"Milvus at {self.settings.shown} failed to {what} ({_reason(exc)}); check {SETTING}"
             ) from exc
@@ -94,7 +98,7 @@ class MilvusVectors:
         self.settings = settings
         self.collection = collection
         self.dimension = dimension
-        self._conn = _Connection(settings)
+        self._conn = _Connection(settings, on_reconnect=lambda client: client.load_collection(collection))
         self._count: int | None = None
 
     @classmethod
