@@ -35,6 +35,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/scifact.py
 	$(BIN)/python bench/onnx_backends.py
 	$(BIN)/python bench/cold_start.py
+	$(BIN)/python bench/milvus_compare.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot embeddings tests bench

@@ -55,3 +55,11 @@ def test_vector_search_bench_prints_markdown_tables_and_the_growth_of_what_auto_
     assert "| 600 | synthetic | IVF (nlist=15) | **auto** |" in out  # above exact-up-to: approximate
     assert "| 100 | real (" in out and "HNSW" in out
     assert "reproduce: `.venv/bin/python bench/vector_search.py --sizes 600 --real 100" in out
+
+
+def test_milvus_compare_bench_prints_faiss_and_milvus_lite_with_recall() -> None:
+    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install '.[milvus]')")
+    out = run("milvus_compare.py", "--n", "2000", "--queries", "5")
+    assert "| store | build s | p50 ms | p99 ms | p50 vs FAISS auto | recall@10 |" in out
+    assert "| FAISS flat (auto) |" in out and "| Milvus Lite AUTOINDEX |" in out
+    assert "reproduce: `.venv/bin/python bench/milvus_compare.py --n 2000 --queries 5 --milvus-index AUTOINDEX`" in out
