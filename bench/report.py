@@ -51,6 +51,7 @@ SUITE = (
     Bench("reembed.py", quick=("--docs", "5")),
     Bench("vector_search.py", quick=("--quick",)),
     Bench("txtai_compare.py", quick=("--docs", "3", "--rounds", "1", "--questions", "10")),
+    Bench("milvus_compare.py", quick=("--n", "10000", "--queries", "50")),
     Bench("capacity.py", quick=("--docs", "5", "--questions", "20")),
     Bench("slack_latency.py", quick=("--rounds", "1", "--concurrent", "5")),
     Bench("slack_load.py", quick=("--requests", "60", "--concurrency", "10", "--rounds", "1")),

@@ -163,6 +163,7 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
             force=args.force,
             limits=settings.ingest.limits(),
             vector_index=settings.vector_index.settings(),
+            store=settings.vector_store.settings(),
         )
     finally:
         bar.close()

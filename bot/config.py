@@ -18,6 +18,7 @@ from embeddings.errors import PolicyBotError
 from embeddings.readers import MB, ReadLimits
 from embeddings.splitter import SplitterSettings
 from embeddings.vector_index import VectorIndexSettings
+from embeddings.vector_store import StoreSettings
 
 DEFAULT_CONFIG = Path("config.yaml")
 CONFIG_ENV = "POLICYBOT_CONFIG"
@@ -137,6 +138,31 @@ class VectorIndexConfig(_Strict):
         )
 
 
+class VectorStoreConfig(_Strict):
+    uri: str = Field(
+        "",
+        description=(
+            "where passage vectors live: empty or faiss (files in index_dir), a path ending in .db "
+            "(Milvus Lite) or http://host:19530 (a Milvus server; token from POLICYBOT_MILVUS_TOKEN)"
+        ),
+    )
+    milvus_index: Literal["AUTOINDEX", "FLAT", "HNSW", "IVF_FLAT"] = Field(
+        "AUTOINDEX", description="Milvus vector index type (AUTOINDEX lets Milvus choose)"
+    )
+    collection_prefix: str = Field(
+        "policybot",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
+        description="Milvus collections are named PREFIX_<version>_<random>; one prefix per index_dir",
+    )
+    timeout: float = Field(10.0, gt=0, le=600, description="seconds a Milvus request may take")
+
+    def settings(self) -> StoreSettings:
+        """The store; a Milvus Lite path is relative to config.yaml (already resolved by load_settings)."""
+        return StoreSettings.from_uri(
+            self.uri, milvus_index=self.milvus_index, collection_prefix=self.collection_prefix, timeout=self.timeout
+        )
+
+
 class IngestConfig(_Strict):
     max_file_mb: float = Field(50, gt=0, le=10_000, description="larger documents are skipped unread (MB)")
     max_pdf_pages: int = Field(2000, ge=1, le=100_000, description="PDFs with more pages are skipped")
@@ -170,6 +196,7 @@ class Settings(_Strict):
     indexing: IndexingConfig = IndexingConfig()
     state: StateConfig = StateConfig()
     vector_index: VectorIndexConfig = VectorIndexConfig()
+    vector_store: VectorStoreConfig = VectorStoreConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 
@@ -205,7 +232,12 @@ def load_settings(path: Path | None = None) -> Settings:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
-    return _resolve(settings, path.resolve().parent, path)
+    settings = _resolve(settings, path.resolve().parent, path)
+    try:
+        settings.vector_store.settings()
+    except PolicyBotError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    return settings
 
 
 def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
@@ -224,9 +256,21 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "indexing": settings.indexing.model_copy(
                 update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
             ),
+            "vector_store": settings.vector_store.model_copy(
+                update={"uri": _store_uri(settings.vector_store.uri, base)}
+            ),
             "config_path": path,
         }
     )
+
+
+def _store_uri(uri: str, base: Path) -> str:
+    """A Milvus Lite path made absolute (relative to config.yaml); other URIs as written."""
+    uri = uri.strip()
+    if not uri or uri.lower() == "faiss" or "://" in uri:
+        return uri
+    path = Path(uri).expanduser()
+    return str(path if path.is_absolute() else base / path)
 
 
 def _describe(path: Path, exc: ValidationError) -> str:

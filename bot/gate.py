@@ -49,10 +49,11 @@ class EvaluationGate:
         return evaluate(Answerer(retriever, self.settings.answer, self.settings.retrieval.top_k), self.cases)
 
     def __call__(self, version_dir: Path) -> tuple[bool, str]:
-        new_report = self._evaluate(load_version(version_dir, search=self.settings.vector_index.settings()))
+        search, store = self.settings.vector_index.settings(), self.settings.vector_store.settings()
+        new_report = self._evaluate(load_version(version_dir, search=search, store=store))
         new = scores(new_report)
         try:
-            current = load_index(self.settings.index_dir, search=self.settings.vector_index.settings())
+            current = load_index(self.settings.index_dir, search=search)  # may be in the other store
         except IndexError_:
             return (
                 True,

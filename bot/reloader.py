@@ -42,6 +42,7 @@ class IndexReloader:
         self.model = settings.embedding_name
         self.splitter = asdict(settings.splitter.settings())
         self.vector_index = settings.vector_index.settings()
+        self.store = settings.vector_store.settings()
         self.on_switch = on_switch
         self.interval = interval
         self.version_source = version_source
@@ -64,7 +65,7 @@ class IndexReloader:
                 log.error("keeping index %s: version %s is not in %s", old.version, name, version_dir.parent)
             return False
         try:
-            new = load_version(version_dir, search=self.vector_index)
+            new = load_version(version_dir, search=self.vector_index, store=self.store)
             check_compatible(new.meta, self.model, self.retriever.embedder.dimension, self.splitter)
             new.warm()
         except IndexError_ as exc:

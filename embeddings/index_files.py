@@ -2,14 +2,16 @@
 
     index/CURRENT                      name of the published version
     index/versions/<id>/meta.json      format version, model, dimension, splitter settings
-    index/versions/<id>/vectors.faiss  FAISS IndexIDMap2 of passage vectors (flat, IVF or HNSW)
+    index/versions/<id>/vectors.faiss  FAISS IndexIDMap2 of passage vectors (flat, IVF or HNSW), or
+    index/versions/<id>/vectors.milvus.json  the Milvus collection holding them (vector_store.uri)
     index/versions/<id>/passages.sqlite
     index/versions/<id>/changes.json   what changed since the version before it
     index/changes.jsonl                one line per publication, newest last
 
 A version is written to a temporary folder, fsynced, renamed into `versions/`, and only then
 named in CURRENT (itself replaced atomically), so a crash never leaves a half-written index
-in use and readers see one version or the other, never a mix.
+in use and readers see one version or the other, never a mix. With Milvus, the version's own
+collection is created and filled before that rename, and dropped when the version is pruned.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from embeddings.lexical import LexicalIndex
 from embeddings.passage import Passage
 from embeddings.passage_store import read_passages, write_passages
 from embeddings.vector_index import VectorIndex, VectorIndexSettings
+from embeddings.vector_store import TOKEN_ENV, StoreSettings, VectorStore, VectorStoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +47,7 @@ FORMAT_VERSION = 3
 # without re-embedding (3 only added the acronym table to meta.json).
 UPGRADABLE_FORMATS = frozenset({2})
 REBUILD_HINT = "rebuild it with: policybot index --full"
+MILVUS_FILE = "vectors.milvus.json"  # {"uri", "collection", "count"} of a version kept in Milvus
 KEEP_VERSIONS = 3
 STALE_TEMP_SECONDS = 3600
 _WORDS = re.compile(r"[a-z0-9]+")
@@ -62,7 +66,8 @@ class IndexMeta:
     documents: dict[str, str] = field(default_factory=dict)  # path -> content digest
     acronyms: dict[str, str] = field(default_factory=dict)  # "AMP" -> "Advanced Manufacturing Partnership"
     created: str = ""
-    vector_index: str = "flat"  # what vectors.faiss holds: "flat", "ivf nlist=632", "hnsw m=32 ..."
+    vector_index: str = "flat"  # what vectors.faiss holds: "flat", "ivf nlist=632", "hnsw m=32 ..."; "milvus HNSW"
+    vector_store: str = "faiss"  # faiss or milvus
 
     def to_json(self) -> str:
         return json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
@@ -73,7 +78,7 @@ class LoadedIndex:
     """One index version, held in memory for answering (and as the base of the next build)."""
 
     meta: IndexMeta
-    vectors: VectorIndex
+    vectors: VectorStore
     passages: dict[int, Passage]
     content_hashes: dict[int, str]
     sentence_vectors: dict[int, np.ndarray]
@@ -135,8 +140,35 @@ class LoadedIndex:
             for short, long in self.meta.acronyms.items()
         }
 
+    @functools.cached_property
+    def doc_ids(self) -> dict[str, np.ndarray]:
+        """Document path -> ids of its passages, for filtered search."""
+        grouped: dict[str, list[int]] = defaultdict(list)
+        for p in self.passages.values():
+            grouped[p.doc].append(p.id)
+        return {doc: np.array(ids, dtype=np.int64) for doc, ids in grouped.items()}
+
+    def search(
+        self, query: np.ndarray, k: int, country: str | None = None, doc: str | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The `k` nearest passages (scores, ids), of one country and/or document if given: a store
+        that filters on fields (Milvus) gets the filter as an expression, FAISS the passage ids."""
+        where = {name: value for name, value in (("country", country), ("doc", doc)) if value}
+        if not where or set(where) <= self.vectors.filter_fields:
+            return self.vectors.search(query, k, where=where or None)
+        none = np.zeros(0, dtype=np.int64)
+        only = self.country_ids.get(country, none) if country else None
+        if doc:
+            ids = self.doc_ids.get(doc, none)
+            only = ids if only is None else np.intersect1d(only, ids)
+        return self.vectors.search(query, k, only)
+
     def passage_vector(self, passage_id: int) -> np.ndarray:
         return self.vectors.reconstruct(passage_id)
+
+    def passage_vectors(self, ids: list[int]) -> np.ndarray:
+        """The stored vectors of several passages in one request (Milvus: one round trip)."""
+        return self.vectors.reconstruct_many(np.asarray(ids, dtype=np.int64))
 
     def warm(self) -> LoadedIndex:
         """Build the lazily built parts now, so the first question after a switch is not slow."""
@@ -188,25 +220,44 @@ def check_compatible(
         raise IndexError_(f"the index was split with {meta.splitter}, config.yaml says {splitter}; {REBUILD_HINT}")
 
 
-def load_index(index_dir: Path, upgrading: bool = False, search: VectorIndexSettings | None = None) -> LoadedIndex:
-    """Load the published version (`search`: the vector search parameters); a missing index
-    says how to build one."""
+def load_index(
+    index_dir: Path,
+    upgrading: bool = False,
+    search: VectorIndexSettings | None = None,
+    store: StoreSettings | None = None,
+) -> LoadedIndex:
+    """Load the published version (`search`: the FAISS search parameters; `store`: the configured
+    vector store, which the index must have been built with); a missing index says how to build one."""
     version_dir = current_version_dir(index_dir)
     if version_dir is None:
         raise IndexError_(f"no index found in {index_dir}; build it with: policybot index")
-    return load_version(version_dir, upgrading, search)
+    return load_version(version_dir, upgrading, search, store)
 
 
-def load_version(version_dir: Path, upgrading: bool = False, search: VectorIndexSettings | None = None) -> LoadedIndex:
-    """Load one version folder; a damaged file is named with the command that rebuilds it."""
+def check_store(meta: IndexMeta, store: StoreSettings, index_dir: Path) -> None:
+    """Refuse an index whose vectors are in another store than config.yaml's `vector_store.uri` names."""
+    if meta.vector_store != store.kind:
+        raise IndexError_(
+            f"{index_dir} was built with {meta.vector_store}; config.yaml sets vector_store.uri={store.shown}: "
+            "run policybot index (it moves the stored vectors, without re-embedding)"
+        )
+
+
+def load_version(
+    version_dir: Path,
+    upgrading: bool = False,
+    search: VectorIndexSettings | None = None,
+    store: StoreSettings | None = None,
+) -> LoadedIndex:
+    """Load one version folder; a damaged file is named with the command that rebuilds it.
+    Without `store`, a Milvus version is read from the URI it was written to."""
     meta = read_meta(version_dir)
     if meta.format_version != FORMAT_VERSION:
         check_compatible(meta, meta.model, None, meta.splitter, upgrading)
-    vectors_path, passages_path = version_dir / "vectors.faiss", version_dir / "passages.sqlite"
-    try:
-        vectors = VectorIndex.load(vectors_path, search)
-    except Exception as exc:  # FAISS raises RuntimeError with a C++ message
-        raise IndexError_(f"{vectors_path}: the index file is damaged ({_first_line(exc)}); {REBUILD_HINT}") from exc
+    if store is not None:
+        check_store(meta, store, version_dir.parent.parent)
+    passages_path = version_dir / "passages.sqlite"
+    vectors = _open_vectors(version_dir, meta, search, store)
     try:
         passages, hashes, sentence_vectors = read_passages(passages_path, meta.dimension)
     except Exception as exc:  # sqlite3.DatabaseError, JSON or numpy errors
@@ -216,6 +267,36 @@ def load_version(version_dir: Path, upgrading: bool = False, search: VectorIndex
             f"{version_dir}: {vectors.count} vectors but {len(passages)} passages (truncated?); {REBUILD_HINT}"
         )
     return LoadedIndex(meta, vectors, {p.id: p for p in passages}, hashes, sentence_vectors, version_dir)
+
+
+def _open_vectors(
+    version_dir: Path, meta: IndexMeta, search: VectorIndexSettings | None, store: StoreSettings | None
+) -> VectorStore:
+    if meta.vector_store == "milvus":
+        from embeddings.milvus_store import MilvusVectors
+
+        location = _milvus_location(version_dir)
+        settings = store if store is not None and store.kind == "milvus" else _recorded_store(location)
+        return MilvusVectors.open(settings, location["collection"], meta.dimension)
+    vectors_path = version_dir / "vectors.faiss"
+    try:
+        return VectorIndex.load(vectors_path, search)
+    except Exception as exc:  # FAISS raises RuntimeError with a C++ message
+        raise IndexError_(f"{vectors_path}: the index file is damaged ({_first_line(exc)}); {REBUILD_HINT}") from exc
+
+
+def _milvus_location(version_dir: Path) -> dict[str, str]:
+    path = version_dir / MILVUS_FILE
+    try:
+        location = json.loads(path.read_text(encoding="utf-8"))
+        return {"uri": str(location["uri"]), "collection": str(location["collection"])}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise IndexError_(f"{path}: unreadable ({_first_line(exc)}); {REBUILD_HINT}") from exc
+
+
+def _recorded_store(location: dict[str, str]) -> StoreSettings:
+    """The Milvus a version was written to (its token, if any, from the environment)."""
+    return StoreSettings(uri=location["uri"], token=os.environ.get(TOKEN_ENV, ""))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -232,19 +313,27 @@ def write_version(
     sentence_vectors: dict[int, np.ndarray],
     changes: dict[str, Any] | None = None,
     vector_settings: VectorIndexSettings | None = None,
+    store: StoreSettings | None = None,
 ) -> Path:
     """Write a complete version folder beside the current one; it is not published yet.
-    The vector index is built anew, of the kind `vector_settings` picks for its size."""
+    The vector index is built anew: a FAISS file of the kind `vector_settings` picks for its
+    size, or (`store` names Milvus) a new collection, filled before the folder is renamed."""
     versions = index_dir / "versions"
     versions.mkdir(parents=True, exist_ok=True)
     final = versions / meta.version
     if final.is_dir() and (final / "meta.json").is_file():
-        return final
+        if not _collection_lost(final, store):
+            return final
+        log.warning("rewriting index version %s: its Milvus collection is gone", meta.version)
+        _discard(final, store)
     tmp = Path(tempfile.mkdtemp(prefix=f".{meta.version}.", dir=versions))
     try:
         ids = np.array([p.id for p in passages], dtype=np.int64)
-        vectors = VectorIndex.build(meta.dimension, ids, passage_vectors.reshape(-1, meta.dimension), vector_settings)
-        vectors.save(tmp / "vectors.faiss")
+        matrix = passage_vectors.reshape(-1, meta.dimension)
+        if store is not None and store.kind == "milvus":
+            _write_milvus(tmp, store, meta, passages, ids, matrix)
+        else:
+            VectorIndex.build(meta.dimension, ids, matrix, vector_settings).save(tmp / "vectors.faiss")
         write_passages(tmp / "passages.sqlite", ((p, hashes[p.id], sentence_vectors[p.id]) for p in passages))
         (tmp / "changes.json").write_text(json.dumps(changes or {}, indent=2) + "\n", encoding="utf-8")
         (tmp / "meta.json").write_text(meta.to_json(), encoding="utf-8")
@@ -254,12 +343,45 @@ def write_version(
         tmp.rename(final)
         fsync_path(versions)
     except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
+        try:
+            _discard(tmp, store)
+        except VectorStoreUnavailable as exc:  # the folder names the collection: a later prune drops it
+            log.warning("kept %s: %s", tmp.name, exc)
         raise
     return final
 
 
-def publish(index_dir: Path, version: str) -> None:
+def _collection_lost(version_dir: Path, store: StoreSettings | None) -> bool:
+    """True when a version kept in Milvus names a collection `store` no longer has."""
+    if store is None or store.kind != "milvus" or not (version_dir / MILVUS_FILE).is_file():
+        return False
+    from embeddings.milvus_store import has_collection
+
+    try:
+        return not has_collection(store, _milvus_location(version_dir)["collection"])
+    except IndexError_:
+        return True
+
+
+def _write_milvus(
+    folder: Path, store: StoreSettings, meta: IndexMeta, passages: list[Passage], ids: np.ndarray, matrix: np.ndarray
+) -> None:
+    """Fill a new collection; its name is written first, so a crash leaves a name to drop it by."""
+    from embeddings.milvus_store import MilvusVectors, collection_name
+
+    collection = collection_name(store, meta.version)
+    location = {"uri": store.uri, "collection": collection, "count": len(ids)}
+    (folder / MILVUS_FILE).write_text(json.dumps(location, indent=2) + "\n", encoding="utf-8")
+    fields = {
+        "country": [str(p.metadata.get("country") or "") for p in passages],
+        "doc": [p.doc for p in passages],
+    }
+    vectors = MilvusVectors.create(store, collection, meta.dimension, ids, matrix, fields)
+    if vectors.count != len(ids):
+        raise IndexError_(f"Milvus at {store.shown} holds {vectors.count} of {len(ids)} vectors in {collection}")
+
+
+def publish(index_dir: Path, version: str, store: StoreSettings | None = None) -> None:
     """Make `version` the one readers load, log its change digest, and prune old versions."""
     atomic_write_text(index_dir / "CURRENT", version + "\n")
     changes_path = index_dir / "versions" / version / "changes.json"
@@ -269,7 +391,7 @@ def publish(index_dir: Path, version: str) -> None:
             log_file.write(json.dumps({"version": version, **entry}) + "\n")
             log_file.flush()
             os.fsync(log_file.fileno())
-    _prune(index_dir / "versions", keep=version)
+    _prune(index_dir / "versions", keep=version, store=store)
 
 
 def version_changes(version_dir: Path) -> dict[str, Any]:
@@ -295,11 +417,35 @@ def read_changes(index_dir: Path, count: int = 1) -> list[dict[str, Any]]:
     return entries[::-1][:count]
 
 
-def _prune(versions: Path, keep: str) -> None:
-    """Keep the newest few versions; drop older ones and temp folders left by crashed writes."""
+def _prune(versions: Path, keep: str, store: StoreSettings | None = None) -> None:
+    """Keep the newest few versions; drop older ones and temp folders left by crashed writes
+    (with their Milvus collections)."""
     dirs = sorted((d for d in versions.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True)
     old = [d for d in dirs if d.name != keep and not d.name.startswith(".")]
     stale = [d for d in dirs if d.name.startswith(".") and time.time() - d.stat().st_mtime > STALE_TEMP_SECONDS]
     for d in old[KEEP_VERSIONS - 1 :] + stale:
-        shutil.rmtree(d, ignore_errors=True)
+        try:
+            _discard(d, store)
+        except VectorStoreUnavailable as exc:  # kept, to be dropped by a later run
+            log.warning("kept old index folder %s: %s", d.name, exc)
+            continue
         log.debug("removed old index folder %s", d.name)
+
+
+def discard_version(version_dir: Path, store: StoreSettings | None = None) -> None:
+    """Delete a version folder and its Milvus collection, if it has one."""
+    _discard(version_dir, store)
+
+
+def _discard(folder: Path, store: StoreSettings | None = None) -> None:
+    if (folder / MILVUS_FILE).is_file():
+        try:
+            location = _milvus_location(folder)
+        except IndexError_:
+            location = None
+        if location is not None:
+            from embeddings.milvus_store import drop_collection
+
+            settings = store if store is not None and store.kind == "milvus" else _recorded_store(location)
+            drop_collection(settings, location["collection"])
+    shutil.rmtree(folder, ignore_errors=True)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import sqlite3
 import time
 from collections import defaultdict
@@ -34,6 +33,7 @@ from embeddings.index_files import (
     LoadedIndex,
     check_compatible,
     current_version_name,
+    discard_version,
     load_index,
     publish,
     write_version,
@@ -42,6 +42,7 @@ from embeddings.lock import index_lock
 from embeddings.passage import Passage, content_hash
 from embeddings.splitter import SplitterSettings, split_document
 from embeddings.vector_index import VectorIndexSettings
+from embeddings.vector_store import StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -101,19 +102,20 @@ def build_index(
     force: bool = False,
     limits: ReadLimits | None = None,
     vector_index: VectorIndexSettings | None = None,
+    store: StoreSettings | None = None,
 ) -> IndexReport:
     """Index `knowledge_dir` into `index_dir`; one run at a time per index folder.
-    `vector_index` picks the FAISS index kind (default: exact up to 50,000 passages, IVF above)."""
+    `vector_index` picks the FAISS index kind (default: exact up to 50,000 passages, IVF above);
+    `store` where the vectors go (default FAISS files; Milvus: one collection per version).
+    Vectors already stored are reused from the published version whichever store holds them."""
     vector_index = vector_index or VectorIndexSettings()
+    store = store or StoreSettings()
+    args = (knowledge_dir, index_dir, embedder, splitter, full, progress)
     if dry_run:
-        return _build(
-            knowledge_dir, index_dir, embedder, splitter, full, progress, True, None, force, limits, vector_index
-        )
+        return _build(*args, True, None, force, limits, vector_index, store)
     try:
         with index_lock(index_dir):
-            return _build(
-                knowledge_dir, index_dir, embedder, splitter, full, progress, False, gate, force, limits, vector_index
-            )
+            return _build(*args, False, gate, force, limits, vector_index, store)
     except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only folder: say so, the old version serves
         current = current_version_name(index_dir)
         serving = f"the published version {current} still serves" if current else "nothing was published"
@@ -136,6 +138,7 @@ def _build(
     force: bool,
     limits: ReadLimits | None,
     vector_index: VectorIndexSettings,
+    store: StoreSettings,
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport(dry_run=dry_run)
@@ -160,14 +163,18 @@ def _build(
     report.changes = describe_changes(
         previous.passages.values() if previous else [], passages, previous.meta.documents if previous else {}, digests
     )
-    vector_kind = vector_index.describe(len(passages))
-    version = _version_id(embedder.name, fingerprint, hashes, vector_kind)
+    vector_kind = vector_index.describe(len(passages)) if store.kind == "faiss" else f"milvus {store.milvus_index}"
+    version = _version_id(embedder.name, fingerprint, hashes, vector_kind, store.uri)
     report.version = version
     up_to_date = previous is not None and previous.version == version and previous.meta.format_version == FORMAT_VERSION
     if dry_run or up_to_date:
         report.seconds = time.perf_counter() - started
         return report
 
+    if store.kind == "milvus":  # before the embedding, which may take long
+        from embeddings.milvus_store import check_reachable
+
+        check_reachable(store)
     new_vectors, new_sentences = _embed(todo, embedder, progress)
     report.embedded_texts = sum(1 + len(p.sentences) for p in todo)
     matrix, sentence_vectors = _assemble(passages, new_vectors, new_sentences, previous, embedder.dimension)
@@ -182,6 +189,7 @@ def _build(
         acronyms=acronyms.collect(p.text for p in passages),
         created=created,
         vector_index=vector_kind,
+        vector_store=store.kind,
     )
     report.changes.update(
         created=created,
@@ -189,15 +197,15 @@ def _build(
         summary=f"{report.added} passages added, {report.changed} changed, {report.removed} removed",
     )
     version_dir = write_version(
-        index_dir, meta, passages, hashes, matrix, sentence_vectors, report.changes, vector_index
+        index_dir, meta, passages, hashes, matrix, sentence_vectors, report.changes, vector_index, store
     )
     if gate is not None:
         ok, report.gate_report = gate(version_dir)
         if not ok and not force:
-            report.kept_aside = _keep_aside(index_dir, version_dir)
+            report.kept_aside = _keep_aside(index_dir, version_dir, store)
             report.seconds = time.perf_counter() - started
             return report
-    publish(index_dir, version)
+    publish(index_dir, version, store)
     report.published = True
     report.seconds = time.perf_counter() - started
     return report
@@ -292,31 +300,40 @@ def _assemble(
     """Vectors for every passage: freshly embedded ones, the rest copied from the previous version."""
     matrix = np.zeros((len(passages), dimension), dtype=np.float32)
     sentences: dict[int, np.ndarray] = {}
+    kept: list[tuple[int, int]] = []  # (row, passage id) copied from the previous version
     for row, passage in enumerate(passages):
         if passage.id in new_vectors:
             matrix[row] = new_vectors[passage.id]
             sentences[passage.id] = new_sentences[passage.id]
         elif previous is not None:
-            matrix[row] = previous.passage_vector(passage.id)
+            kept.append((row, passage.id))
             sentences[passage.id] = previous.sentence_vectors[passage.id]
         else:
             raise IndexError_(f"internal error: no vector for passage {passage.key}")
+    if kept and previous is not None:  # one batch: a Milvus store answers it in a few requests
+        rows, ids = zip(*kept, strict=True)
+        matrix[list(rows)] = previous.passage_vectors(list(ids))
     return matrix, sentences
 
 
-def _keep_aside(index_dir: Path, version_dir: Path) -> Path:
+def _keep_aside(index_dir: Path, version_dir: Path, store: StoreSettings) -> Path:
     """Move a version the gate refused to `index/rejected/`, where it can be inspected."""
     target = index_dir / "rejected" / version_dir.name
     target.parent.mkdir(parents=True, exist_ok=True)
-    shutil.rmtree(target, ignore_errors=True)
+    if target.exists():
+        discard_version(target, store)
     version_dir.rename(target)
     return target
 
 
-def _version_id(model: str, fingerprint: str, hashes: dict[int, str], vector_kind: str = "flat") -> str:
+def _version_id(
+    model: str, fingerprint: str, hashes: dict[int, str], vector_kind: str = "flat", store_uri: str = ""
+) -> str:
     """Digest of everything a version holds; a flat index keeps the ids it had before index kinds
-    were configurable, any other kind is part of the digest (a change rebuilds, without re-embedding)."""
+    were configurable, any other kind is part of the digest (a change rebuilds, without re-embedding),
+    and so is the Milvus URI (moving to another Milvus writes the vectors there)."""
     head = f"{FORMAT_VERSION}\n{model}\n{fingerprint}\n" + ("" if vector_kind == "flat" else f"{vector_kind}\n")
+    head += f"{store_uri}\n" if store_uri else ""
     digest = hashlib.sha256(head.encode())
     for pid in sorted(hashes):
         digest.update(f"{pid}:{hashes[pid]}\n".encode())

@@ -1,4 +1,4 @@
-"""Retrieval in three modes: dense (FAISS), lexical (BM25) or hybrid (the two fused).
+"""Retrieval in three modes: dense (FAISS or Milvus), lexical (BM25) or hybrid (the two fused).
 
 Dense score = mean of the passage's cosine (with its heading path) and its best sentence's
 cosine. Lexical score = BM25 scaled to [0, 1] within the query. Hybrid = dense +
@@ -76,17 +76,21 @@ class Retriever:
         pool = max(k, CANDIDATES)
         candidates: dict[int, float | None] = {}  # passage id -> its passage cosine, when FAISS gave it
         if self.mode != "lexical":
-            scores, ids = index.vectors.search(query, pool, only)
+            scores, ids = index.search(query, pool, country=country)
             candidates.update((int(pid), float(s)) for s, pid in zip(scores[0], ids[0], strict=True) if pid >= 0)
         lexical = self._lexical(question, index, only)
         if lexical is not None:
             for pos in np.argsort(-lexical)[:pool]:
                 if lexical[pos] > 0:
                     candidates.setdefault(index.order[int(pos)], None)
+        cosines = {pid: s for pid, s in candidates.items() if s is not None}
+        unscored = [pid for pid in candidates if pid not in cosines]  # found by keywords only
+        if unscored:
+            vectors = index.passage_vectors(unscored)  # one request, not one per passage
+            cosines.update((pid, float(v @ query)) for pid, v in zip(unscored, vectors, strict=True))
         scored = []
-        for pid, passage_score in candidates.items():
-            if passage_score is None:
-                passage_score = float(index.passage_vector(pid) @ query)
+        for pid in candidates:
+            passage_score = cosines[pid]
             dense = (passage_score + float((index.sentence_vectors[pid] @ query).max())) / 2
             lex = float(lexical[index.positions[pid]]) if lexical is not None else 0.0
             scored.append((pid, dense, lex))

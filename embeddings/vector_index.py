@@ -15,7 +15,7 @@ import math
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +78,8 @@ class VectorIndexSettings:
 
 class VectorIndex:
     """A tiny interface over FAISS: build, add, remove, search, reconstruct, save, load, count."""
+
+    filter_fields: frozenset[str] = frozenset()  # filters come as passage ids (`only`)
 
     def __init__(
         self, dimension: int, index: faiss.Index | None = None, settings: VectorIndexSettings | None = None
@@ -150,13 +152,18 @@ class VectorIndex:
         self._selections.clear()
         return int(self._index.remove_ids(selector))
 
-    def search(self, vectors: np.ndarray, k: int, only: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def search(
+        self, vectors: np.ndarray, k: int, only: np.ndarray | None = None, where: Mapping[str, str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """(scores, ids), each of shape (n_queries, k); missing results have id -1.
 
         `only` restricts the search to those ids (a metadata filter). On an approximate index a
         selection of at most `exact_up_to` ids is searched exactly; a larger one is searched
         approximately with a search widened by its rarity, and exactly if that finds too few.
+        FAISS knows no metadata: `where` must be empty (pass the selected ids as `only`).
         """
+        if where:
+            raise ValueError(f"a FAISS index cannot filter on {', '.join(where)}; pass the passage ids as only=")
         k = max(1, min(k, self.count))
         queries = np.ascontiguousarray(vectors, dtype=np.float32).reshape(-1, self.dimension)
         with _threads(1 if len(queries) < _SERIAL_BELOW else 0):
@@ -224,6 +231,13 @@ class VectorIndex:
     def reconstruct(self, passage_id: int) -> np.ndarray:
         """The stored vector of one id."""
         return np.asarray(self._index.reconstruct(int(passage_id)), dtype=np.float32)
+
+    def reconstruct_many(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of `ids`, in that order."""
+        ids = np.ascontiguousarray(ids, dtype=np.int64)
+        if len(ids) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.asarray(self._index.reconstruct_batch(ids), dtype=np.float32).reshape(-1, self.dimension)
 
     @property
     def count(self) -> int:

@@ -81,3 +81,11 @@ def test_report_has_the_machine_and_each_bench_under_its_command(tmp_path: Path)
     assert "| throughput.py | ok |" in report
     assert "## throughput.py\n\n`.venv/bin/python bench/throughput.py --docs 2 --rounds 1`" in report
     assert "pipeline / raw:" in report
+
+
+def test_milvus_compare_bench_prints_faiss_and_milvus_lite_with_recall() -> None:
+    pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install '.[milvus]')")
+    out = run("milvus_compare.py", "--n", "2000", "--queries", "5")
+    assert "| store | build s | p50 ms | p99 ms | p50 vs FAISS auto | recall@10 |" in out
+    assert "| FAISS flat (auto) |" in out and "| Milvus Lite AUTOINDEX |" in out
+    assert "reproduce: `.venv/bin/python bench/milvus_compare.py --n 2000 --queries 5 --milvus-index AUTOINDEX`" in out

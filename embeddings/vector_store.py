@@ -1,0 +1,109 @@
+"""Where passage vectors live: a FAISS file in each index version (default) or a Milvus collection.
+
+Both implementations answer the same calls (`VectorStore`), so retrieval and indexing do not
+care which one holds the vectors. `StoreSettings` comes from config.yaml's `vector_store.uri`:
+
+    >>> StoreSettings.from_uri("").kind, StoreSettings.from_uri("http://milvus:19530").kind
+    ('faiss', 'milvus')
+    >>> redact("http://root:secret@milvus:19530")
+    'http://root:***@milvus:19530'
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from embeddings.errors import PolicyBotError
+
+TOKEN_ENV = "POLICYBOT_MILVUS_TOKEN"
+SETTING = "vector_store.uri"
+
+
+class VectorStoreUnavailable(PolicyBotError):
+    """The vector store (a Milvus server) cannot be reached; its URI is shown without secrets."""
+
+
+class VectorStore(Protocol):
+    """What retrieval and indexing need from the vectors of one index version."""
+
+    dimension: int
+    filter_fields: frozenset[str]  # metadata fields `search(where=...)` filters on (FAISS: none, it takes ids)
+
+    @property
+    def count(self) -> int: ...
+
+    def search(
+        self, vectors: np.ndarray, k: int, only: np.ndarray | None = None, where: Mapping[str, str] | None = None
+    ) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def reconstruct(self, passage_id: int) -> np.ndarray: ...
+
+    def reconstruct_many(self, ids: np.ndarray) -> np.ndarray: ...
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    """Which vector store an index is written to and read from (config.yaml `vector_store:`).
+
+    `uri`: "" or "faiss" = FAISS files in the index folder; a path ending in .db = Milvus Lite
+    (embedded, one process at a time); http(s)://host:port = a Milvus server, whose token comes
+    from the POLICYBOT_MILVUS_TOKEN environment variable.
+    """
+
+    uri: str = ""
+    milvus_index: str = "AUTOINDEX"
+    collection_prefix: str = "policybot"
+    timeout: float = 10.0
+    token: str = field(default="", repr=False)
+
+    @classmethod
+    def from_uri(cls, uri: str, base: Path | None = None, **options: object) -> StoreSettings:
+        """Parse `uri`; a relative Milvus Lite path is taken relative to `base` (config.yaml's folder)."""
+        uri = uri.strip()
+        if uri.lower() in ("", "faiss"):
+            return cls("", **options)  # type: ignore[arg-type]
+        if "://" in uri:
+            parts = urlsplit(uri)
+            if parts.scheme not in ("http", "https", "tcp", "grpc"):
+                raise PolicyBotError(
+                    f"{SETTING}: expected faiss, a path ending in .db or http://host:19530, got {uri!r}"
+                )
+            if parts.password:
+                raise PolicyBotError(f"{SETTING}: {redact(uri)} holds a password; set the token in {TOKEN_ENV} instead")
+            return cls(uri, token=os.environ.get(TOKEN_ENV, ""), **options)  # type: ignore[arg-type]
+        if not uri.endswith(".db"):
+            raise PolicyBotError(f"{SETTING}: a Milvus Lite file must end in .db (e.g. index/milvus.db), got {uri!r}")
+        path = Path(uri).expanduser()
+        if base is not None and not path.is_absolute():
+            path = base / path
+        return cls(str(path), **options)  # type: ignore[arg-type]
+
+    @property
+    def kind(self) -> str:
+        """faiss or milvus."""
+        return "milvus" if self.uri else "faiss"
+
+    @property
+    def shown(self) -> str:
+        """The URI as it may appear in messages and logs: any password replaced by ***."""
+        return redact(self.uri) if self.uri else "faiss"
+
+    @property
+    def lite(self) -> bool:
+        return self.uri.endswith(".db") and "://" not in self.uri
+
+
+def redact(uri: str) -> str:
+    """`uri` without the password of a user:password@ part."""
+    parts = urlsplit(uri)
+    if not parts.password:
+        return uri
+    user, _, host = parts.netloc.rpartition("@")
+    return urlunsplit(parts._replace(netloc=f"{user.split(':', 1)[0]}:***@{host}"))
