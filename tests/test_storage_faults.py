@@ -21,14 +21,15 @@ from bot.cli import main
 from bot.config import SlackConfig
 from bot.feedback import HELPFUL, NOT_HELPFUL, FeedbackError, FeedbackStore
 from bot.slack.app import build_app
-from bot.slack.blocks import APOLOGY
+from bot.slack.blocks import APOLOGY, FEEDBACK_MODAL
 from bot.slack.blocks import HELPFUL as BUTTON_HELPFUL
+from bot.slack.listeners.actions import CORRECTION_NOT_SAVED
 from embeddings.errors import IndexError_
 from embeddings.index_files import current_version_name, load_index
 from embeddings.indexing import build_index
 from embeddings.splitter import SplitterSettings
 from tests.conftest import FakeEmbedder, write_config
-from tests.fakeslack import FakeSlack, block_action_payload, dm_event
+from tests.fakeslack import FakeSlack, block_action_payload, dm_event, view_submission_payload
 
 
 def _mount(path: Path, size: str, options: str = "") -> bool:
@@ -200,3 +201,28 @@ def test_in_slack_a_full_feedback_disk_still_answers_and_apologises_for_a_lost_v
     filler.unlink()
     votes = {(v["user"], v["vote"]) for v in store.votes()}
     assert ("U1", HELPFUL) in votes  # the earlier vote survived
+
+
+def test_in_slack_a_correction_that_cannot_be_saved_keeps_the_modal_open_and_says_so(
+    small_disk: Path, fake_slack: FakeSlack, bolt_socket_mode: Callable[..., Any], answerer: Answerer
+) -> None:
+    store = FeedbackStore(small_disk / "feedback.sqlite3")
+    store.record_answer("earlier", _answer(), [], "U1", "C1")
+    client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
+    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.path), answerer, client, store))
+    filler = fill(small_disk)
+    correction = {"correct_answer": {"value": "x" * 2900}, "correct_source": {"value": "Key Policies"}}
+    for _ in range(200):  # keep submitting until the full disk refuses one
+        ack = fake_slack.wait_for_ack(
+            fake_slack.send_envelope("interactive", view_submission_payload(FEEDBACK_MODAL, "earlier", correction))
+        )
+        if ack.get("payload", {}).get("response_action") == "errors":
+            break
+    assert ack["payload"] == {"response_action": "errors", "errors": {"correct_answer": CORRECTION_NOT_SAVED}}
+    filler.unlink()
+    saved = len(store.report().corrections)
+    ack = fake_slack.wait_for_ack(
+        fake_slack.send_envelope("interactive", view_submission_payload(FEEDBACK_MODAL, "earlier", correction))
+    )
+    assert "payload" not in ack  # the modal closes: stored
+    assert len(store.report().corrections) == saved + 1

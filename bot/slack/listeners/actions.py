@@ -26,6 +26,7 @@ log = logging.getLogger(__name__)
 
 THANKS = "Thanks for the feedback: it is used to improve PolicyBot's answers."
 GONE = "Sorry, that answer is no longer available. Please ask again."
+CORRECTION_NOT_SAVED = "Sorry, the correction could not be saved just now. Please try again in a minute."
 
 
 def register(app: App, responder: Responder) -> None:
@@ -54,7 +55,8 @@ def register(app: App, responder: Responder) -> None:
 
     @app.view(FEEDBACK_MODAL)
     def on_correction(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
-        ack()
+        """Store the correction, then close the modal; if it cannot be stored, the modal stays
+        open and says so, so nothing the user typed is lost silently."""
         values = view.get("state", {}).get("values", {})
         right_answer = values.get("correct_answer", {}).get("value", {}).get("value") or ""
         right_source = values.get("correct_source", {}).get("value", {}).get("value") or ""
@@ -64,6 +66,9 @@ def register(app: App, responder: Responder) -> None:
             )
         except Exception:
             log.exception("storing a correction failed")
+            ack(response_action="errors", errors={"correct_answer": CORRECTION_NOT_SAVED})
+            return
+        ack()
 
     @app.action(SHARE)
     def on_share(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
