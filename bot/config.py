@@ -124,7 +124,7 @@ class VectorIndexConfig(_Strict):
     hnsw_ef_construction: int = Field(80, ge=8, le=2048, description="HNSW build-time search depth")
     hnsw_ef_search: int = Field(64, ge=8, le=4096, description="HNSW query-time search depth")
     ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF inverted lists; 0 = about 2 x sqrt(passages)")
-    ivf_nprobe: int = Field(16, ge=1, le=100_000, description="IVF lists searched per query")
+    ivf_nprobe: int = Field(0, ge=0, le=100_000, description="IVF lists searched per query; 0 = a sixth of the lists")
 
     def settings(self) -> VectorIndexSettings:
         return VectorIndexSettings(

