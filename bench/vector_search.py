@@ -33,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.reembed import COUNTRIES, seed_sentences, vary  # noqa: E402
 from bench.scifact import DATA, load  # noqa: E402
-from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 from embeddings.vector_index import VectorIndex, VectorIndexSettings  # noqa: E402
 
 DIM = 384
@@ -206,6 +206,7 @@ def main() -> None:
     parser.add_argument("--hnsw-max", type=int, default=100_000)
     parser.add_argument("--exact-up-to", type=int, default=VectorIndexSettings().exact_up_to, help="auto's threshold")
     parser.add_argument("--quick", action="store_true", help="small sizes, for the report (a few minutes)")
+    parser.add_argument("--backend", default="torch", choices=BACKENDS, help="encoder for the questions")
     args = parser.parse_args()
     if args.quick:
         args.sizes, args.real, args.queries, args.hnsw_max = [10_000, 100_000], 2_000, 50, 10_000
@@ -214,8 +215,9 @@ def main() -> None:
         command = (
             f".venv/bin/python bench/vector_search.py --sizes {' '.join(map(str, args.sizes))} "
             f"--real {args.real} --queries {args.queries} --hnsw-max {args.hnsw_max} --exact-up-to {args.exact_up_to}"
+            f" --backend {args.backend}"
         )
-    embedder = SentenceTransformerEmbedder()
+    embedder = SentenceTransformerEmbedder(backend=args.backend)
     rng = np.random.default_rng(7)
     rows: list[Row] = []
     with tempfile.TemporaryDirectory() as tmp:
