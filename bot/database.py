@@ -19,9 +19,10 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from embeddings.errors import PolicyBotError
+from embeddings.vector_store import redact as redact_uri
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,8 @@ class DatabaseURL:
 
 
 def redact(url: str, password: str) -> str:
-    if not password:
-        return url
-    parts = urlsplit(url)
-    user, _, host = parts.netloc.rpartition("@")
-    name = user.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{name}:***@{host}")).replace(password, "***")
+    """`url` with its password shown as *** (in the user:password@ part and anywhere else)."""
+    return redact_uri(url).replace(password, "***") if password else url
 
 
 def parse_url(text: str, base: Path) -> DatabaseURL:
