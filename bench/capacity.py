@@ -25,6 +25,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from reembed import COUNTRIES, TOPICS, write_corpus  # noqa: E402
+from vector_search import rss_mb  # noqa: E402
 
 from bot.answerer import Answerer  # noqa: E402
 from bot.config import load_settings  # noqa: E402
@@ -37,20 +38,14 @@ from embeddings.splitter import SplitterSettings  # noqa: E402
 MB = 1024 * 1024
 
 
-def rss_bytes() -> int:
-    """Resident set size of this process now (Linux)."""
-    with open("/proc/self/statm", encoding="ascii") as statm:
-        return int(statm.read().split()[1]) * 4096
-
-
 def loaded_index_bytes(index_dir: Path) -> int:
     """What loading the index adds to a fresh process's resident set (this process's allocator
     still holds the memory the build used, which would hide it)."""
     code = (
-        "import sys; sys.path.insert(0, sys.argv[2]); from capacity import rss_bytes; "
+        "import sys; sys.path.insert(0, sys.argv[2]); from vector_search import rss_mb; "
         "from embeddings.index_files import load_index; "
-        "before = rss_bytes(); index = load_index(__import__('pathlib').Path(sys.argv[1])).warm(); "
-        "print(rss_bytes() - before)"
+        "before = rss_mb(); index = load_index(__import__('pathlib').Path(sys.argv[1])).warm(); "
+        "print(round((rss_mb() - before) * 2**20))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(index_dir), str(ROOT / "bench")],
@@ -78,10 +73,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
-    before_model = rss_bytes()
+    before_model = rss_mb() * MB
     embedder = SentenceTransformerEmbedder(backend=args.backend)
     embedder.embed(["warm up"])
-    model_bytes = rss_bytes() - before_model
+    model_bytes = rss_mb() * MB - before_model
     with tempfile.TemporaryDirectory() as tmp:
         knowledge, index_dir = Path(tmp) / "knowledge", Path(tmp) / "index"
         knowledge.mkdir()

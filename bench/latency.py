@@ -1,15 +1,15 @@
-"""Warm answer latency over the evaluation set, and `policybot ask` wall time from a cold process.
+"""Warm answer latency over the evaluation set.
 
-Reproduce with:  .venv/bin/python bench/latency.py [--rounds 5] [--cold 3]
+Reproduce with:  .venv/bin/python bench/latency.py [--rounds 5]
 Builds the shipped knowledge into a temporary index, loads the model once, then times
 question-in/answer-out for every evaluation question (median and p99 over all rounds).
+Cold `policybot ask` (a fresh process) is timed, step by step, by bench/cold_start.py.
 """
 
 from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,7 +34,6 @@ def percentile(values: list[float], q: float) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5, help="times each question is asked")
-    parser.add_argument("--cold", type=int, default=3, help="cold `policybot ask` runs")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -78,19 +77,6 @@ def main() -> None:
             refusal = type(exc).__name__
         long_ms = (time.perf_counter() - t0) * 1000
 
-        cold = []
-        config = Path(tmp) / "config.yaml"
-        config.write_text(f"knowledge_dir: {settings.knowledge_dir}\nindex_dir: {settings.index_dir}\n")
-        for _ in range(args.cold):
-            t0 = time.perf_counter()
-            subprocess.run(
-                [sys.executable, "-m", "bot.cli", "--config", str(config), "ask", questions[0]],
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-            )
-            cold.append(time.perf_counter() - t0)
-
     print(f"index: {report.summary()}; model load {load_s:.1f}s")
     print(f"warm answer latency ({settings.retrieval.mode}) over {len(questions)} questions x {args.rounds} rounds:")
     print(f"  p50 {statistics.median(total):.1f} ms   p99 {percentile(total, 99):.1f} ms   max {max(total):.1f} ms")
@@ -100,11 +86,7 @@ def main() -> None:
     ratio = statistics.median(per_mode["hybrid"]) / statistics.median(per_mode["dense"])
     print(f"  hybrid / dense p50 ratio: {ratio:.2f} (target: at most 2)")
     print(f"100 KB question: {refusal} after {long_ms:.2f} ms")
-    print(
-        f"cold `policybot ask` wall time, {args.cold} runs: median {statistics.median(cold):.2f} s "
-        f"(min {min(cold):.2f}, max {max(cold):.2f})"
-    )
-    print(f"reproduce: .venv/bin/python bench/latency.py --rounds {args.rounds} --cold {args.cold}")
+    print(f"reproduce: .venv/bin/python bench/latency.py --rounds {args.rounds}")
 
 
 if __name__ == "__main__":

@@ -44,7 +44,7 @@ class Bench:
 
 
 SUITE = (
-    Bench("latency.py", quick=("--rounds", "1", "--cold", "1")),
+    Bench("latency.py", quick=("--rounds", "1")),
     Bench("cold_start.py", quick=("--runs", "1")),
     Bench("throughput.py", quick=("--docs", "2", "--rounds", "1")),
     Bench("onnx_backends.py", quick=("--rounds", "1", "--limit", "20")),
