@@ -2,6 +2,7 @@
 lexical and hybrid retrieval, against the published figures.
 
 Reproduce with:  .venv/bin/python bench/scifact.py [--work /tmp/policybot-scifact] [--split test|train]
+                 [--backend torch|onnx|onnx-int8]
 The data is read from ../shared/datasets/scifact/scifact.zip (evaluation only; never copied into
 the repository). Documents are written as text files with a sidecar title into --work, indexed
 with `build_index` (incremental: a second run reuses the index), and each query is answered by
@@ -28,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index_files import load_index  # noqa: E402
 from embeddings.indexing import build_index  # noqa: E402
 from embeddings.retrieval import MODES, Retriever  # noqa: E402
@@ -134,6 +135,7 @@ def main() -> None:
     parser.add_argument("--work", type=Path, default=Path("/tmp/policybot-scifact"))
     parser.add_argument("--split", choices=("test", "train"), default="test")
     parser.add_argument("--sweep", action="store_true", help="also try other fusions and weights (for tuning on train)")
+    parser.add_argument("--backend", choices=BACKENDS, default="torch", help="the encoder backend (config's `backend`)")
     args = parser.parse_args()
     if not args.data.is_file():
         sys.exit(f"SciFact not found at {args.data}")
@@ -144,13 +146,15 @@ def main() -> None:
         f"{sum(len(v) for v in data.qrels.values())} relevant pairs"
     )
     write_knowledge(data, args.work / "knowledge")
-    embedder = SentenceTransformerEmbedder()
-    report = build_index(args.work / "knowledge", args.work / "index", embedder, SplitterSettings())
-    print(f"index: {report.summary()}")
-    index = load_index(args.work / "index")
     from bot.config import load_settings
 
-    r = load_settings(ROOT / "config.yaml").retrieval
+    settings = load_settings(ROOT / "config.yaml")
+    embedder = SentenceTransformerEmbedder(backend=args.backend, onnx_cache=settings.onnx_cache)
+    index_dir = args.work / ("index" if args.backend == "torch" else f"index-{args.backend}")
+    report = build_index(args.work / "knowledge", index_dir, embedder, SplitterSettings())
+    print(f"index ({args.backend}): {report.summary()}")
+    index = load_index(index_dir)
+    r = settings.retrieval
     print(
         f"{'mode':34s} {'nDCG@10':>8s} {'recall@10':>10s} {'recall@100':>11s} {'MRR@10':>7s} {'p50 ms':>7s}  published"
     )
@@ -175,7 +179,8 @@ def main() -> None:
             retriever = Retriever(index, embedder, weight, "hybrid", fusion, r.rrf_k)
             row(f"hybrid ({fusion}{'' if fusion == 'rrf' else f', w={weight}'})", evaluate(retriever, data))
     print(f"total {time.perf_counter() - started:.0f}s")
-    print(f"reproduce: .venv/bin/python bench/scifact.py --split {args.split}")
+    backend = "" if args.backend == "torch" else f" --backend {args.backend}"
+    print(f"reproduce: .venv/bin/python bench/scifact.py --split {args.split}{backend}")
 
 
 if __name__ == "__main__":

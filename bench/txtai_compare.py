@@ -6,7 +6,9 @@ offline), same passages: PolicyBot's own reader and splitter cut the documents, 
 indexes each passage as PolicyBot's passage vector sees it (heading path, then text), keyed by
 the passage key, so every txtai result maps back to a PolicyBot passage and the evaluation
 set (tests/data/eval.yaml) is scored by bot/evaluation.py for both. Corpora: the shipped
-knowledge/, then --docs documents generated as in bench/reembed.py (build and latency only).
+knowledge/, then --docs documents generated as in bench/reembed.py (build and latency only; they
+repeat sentences from a small pool), then, with --scifact N, the first N SciFact abstracts from
+../shared (real text, build and latency only).
 PolicyBot runs once per `--backends` entry (its `backend` setting: torch, onnx or onnx-int8);
 txtai runs with `{"path": <model>, "content": True, "backend": "faiss"}` (dense; `hybrid: True`
 adds its BM25). Needs the `bench` extra: pip install -e ".[bench]".
@@ -35,6 +37,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from reembed import write_corpus  # noqa: E402
+from scifact import DATA as SCIFACT_DATA  # noqa: E402
+from scifact import Scifact, load, write_knowledge  # noqa: E402
 
 from bot.abstention import without_country_words  # noqa: E402
 from bot.answer import Answer, Citation  # noqa: E402
@@ -311,6 +315,7 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=200, help="generated documents for the larger run (0 = none)")
     parser.add_argument("--rounds", type=int, default=5, help="times each evaluation question is asked")
     parser.add_argument("--questions", type=int, default=0, help="only the first N evaluation questions (0 = all)")
+    parser.add_argument("--scifact", type=int, default=0, help="also the first N SciFact abstracts (0 = none)")
     parser.add_argument(
         "--backends", nargs="+", choices=BACKENDS, default=["torch"], help="PolicyBot's encoder backends to run"
     )
@@ -363,6 +368,22 @@ def main() -> None:
                 args.rounds,
             )
             runs.append(large)
+        if args.scifact > 0:
+            if not SCIFACT_DATA.is_file():
+                sys.exit(f"SciFact not found at {SCIFACT_DATA}")
+            data = load(SCIFACT_DATA)
+            first = dict(list(data.corpus.items())[: args.scifact])
+            write_knowledge(Scifact(first, {}, {}), work / "scifact")
+            real, _ = run_corpus(
+                f"first {len(first)} SciFact abstracts (../shared)",
+                work / "scifact",
+                work / "scifact-run",
+                embedders,
+                model_path,
+                questions,
+                args.rounds,
+            )
+            runs.append(real)
     lines = ["## PolicyBot vs txtai", ""]
     for run in runs:
         lines += [*format_run(run, args.rounds, len(questions)), ""]
@@ -374,6 +395,7 @@ def main() -> None:
         "",
         f"reproduce: .venv/bin/python bench/txtai_compare.py --docs {args.docs} --rounds {args.rounds}"
         + (f" --questions {args.questions}" if args.questions else "")
+        + (f" --scifact {args.scifact}" if args.scifact else "")
         + (f" --backends {' '.join(embedders)}" if list(embedders) != ["torch"] else ""),
     ]
     print("\n".join(lines))

@@ -178,6 +178,10 @@ class OnnxEncoder:
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3  # warnings about unused initializers are noise here
+        # ONNX Runtime's threads busy-wait after each run by default; on 2 cores that doubled the
+        # time of the next torch or FAISS work in the process (bench/txtai_compare.py), for ~0.6 ms
+        # saved per question. A bot is idle between questions: let the threads sleep.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = onnxruntime.InferenceSession(
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )

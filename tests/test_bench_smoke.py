@@ -77,6 +77,17 @@ def test_txtai_comparison_reports_build_latency_and_quality_ratios_per_backend()
     assert f"{reproduce} --backends torch onnx-int8" in out
 
 
+SCIFACT = ROOT.parent / "shared" / "datasets" / "scifact" / "scifact.zip"
+
+
+@pytest.mark.skipif(not SCIFACT.is_file(), reason=f"SciFact is not at {SCIFACT}")
+def test_txtai_comparison_also_runs_on_real_scifact_abstracts() -> None:
+    out = run("txtai_compare.py", "--docs", "0", "--rounds", "1", "--questions", "2", "--scifact", "5")
+    section = out.split("### first 5 SciFact abstracts (../shared):")[1]
+    assert "| **ratio PolicyBot build_index [torch] / txtai index + save** |" in section.split("### ")[0]
+    assert "--scifact 5" in out
+
+
 def test_report_has_the_machine_and_each_bench_under_its_command(tmp_path: Path) -> None:
     out = tmp_path / "report.md"
     printed = run("report.py", "--only", "throughput", "--quick", "--out", str(out))
