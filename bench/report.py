@@ -50,7 +50,11 @@ SUITE = (
     Bench("onnx_backends.py", quick=("--rounds", "1", "--limit", "20")),
     Bench("reembed.py", quick=("--docs", "5")),
     Bench("vector_search.py", quick=("--quick",)),
-    Bench("txtai_compare.py", quick=("--docs", "3", "--rounds", "1", "--questions", "10")),
+    Bench(
+        "txtai_compare.py",
+        full=("--backends", "torch", "onnx-int8"),
+        quick=("--docs", "3", "--rounds", "1", "--questions", "10", "--backends", "torch", "onnx-int8"),
+    ),
     Bench("milvus_compare.py", quick=("--n", "10000", "--queries", "50")),
     Bench("capacity.py", quick=("--docs", "5", "--questions", "20")),
     Bench("slack_latency.py", quick=("--rounds", "1", "--concurrent", "5")),

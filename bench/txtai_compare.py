@@ -46,7 +46,6 @@ from bot.answerer import Answerer  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.engine import build_answerer  # noqa: E402
 from bot.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set  # noqa: E402
-from embeddings import acronyms  # noqa: E402
 from embeddings.documents import scan_knowledge  # noqa: E402
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder, resolve_model_path  # noqa: E402
 from embeddings.indexing import build_index  # noqa: E402
@@ -230,12 +229,12 @@ def run_corpus(
     systems[f"(profile) query embedding alone [{first}]"] = lambda q: embedder.inner.embed([q])
     systems[f"(profile) PolicyBot retrieve ({mode}) [{first}], query embedding given"] = lambda q: given(configured, q)
     usage = configured.retriever.index.acronym_usage
-    vectors = {q: configured.retriever.embed_query(acronyms.expand(q, usage)) for q in questions}
+    vectors = {q: configured.retriever.embed_query(usage.expand(q)) for q in questions}
 
     def given(answerer: Answerer, question: str) -> object:
         """`Answerer.retrieve` without embedding the question: acronyms, keywords, FAISS, BM25, fusion."""
         index = answerer.retriever.index
-        text = acronyms.expand(question, index.acronym_usage)
+        text = index.acronym_usage.expand(question)
         keywords = without_country_words(text) if index.countries() else text
         depth = max(answerer.top_k, answerer.settings.max_passages)
         return answerer.retriever.search(keywords, vectors[question], depth, index)

@@ -21,7 +21,6 @@ from bot.abstention import (
 )
 from bot.answer import Answer, Citation, Quote
 from bot.config import AnswerConfig
-from embeddings import acronyms
 from embeddings.errors import PolicyBotError
 from embeddings.index_files import LoadedIndex
 from embeddings.passage import Passage, Span
@@ -95,7 +94,7 @@ class Answerer:
         country metadata, country words are left out of the keyword search (countries are then
         matched by metadata and by the guards, not as keywords)."""
         index = index or self.retriever.index
-        search_text = acronyms.expand(question, index.acronym_usage)
+        search_text = index.acronym_usage.expand(question)
         query = self.retriever.embed_query(search_text)
         depth = max(k or self.top_k, self.settings.max_passages)
         keywords = without_country_words(search_text) if index.countries() else search_text
@@ -123,7 +122,7 @@ class Answerer:
         passages holds; the second abstention signal, beside the dense score."""
         index = index or self.retriever.index
         lexical = index.lexical
-        terms = lexical.terms(acronyms.expand(question, index.acronym_usage))
+        terms = lexical.terms(index.acronym_usage.expand(question))
         total = sum(lexical.idf(t) for t in terms)
         if not total:
             return 0.0

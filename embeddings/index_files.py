@@ -127,18 +127,9 @@ class LoadedIndex:
         return frozenset(words)
 
     @functools.cached_property
-    def acronym_usage(self) -> dict[str, tuple[str, int, int]]:
-        """Acronym -> (long form, passages using the acronym, passages using the long form)."""
-        texts = [p.context_text() for p in self.passages.values()]
-        lowered = [t.lower() for t in texts]
-        return {
-            short: (
-                long,
-                sum(acronyms.uses_short(t, short) for t in texts),
-                sum(long.lower() in t for t in lowered),
-            )
-            for short, long in self.meta.acronyms.items()
-        }
+    def acronym_usage(self) -> acronyms.AcronymUsage:
+        """The acronyms defined in the documents and how many passages use each form."""
+        return acronyms.AcronymUsage.count(self.meta.acronyms, (p.context_text() for p in self.passages.values()))
 
     @functools.cached_property
     def doc_ids(self) -> dict[str, np.ndarray]:

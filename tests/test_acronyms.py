@@ -25,10 +25,39 @@ def test_definitions_are_collected_from_the_shipped_page() -> None:
 
 
 def test_a_question_is_expanded_towards_the_form_the_documents_use() -> None:
-    usage = {"AMP": ("Advanced Manufacturing Partnership", 4, 1)}
-    assert acronyms.expand("Who chairs the Advanced Manufacturing Partnership?", usage).endswith("(AMP)")
-    assert acronyms.expand("Who chairs AMP?", usage) == "Who chairs AMP?"
-    assert acronyms.expand("Who chairs the amplifier group?", usage) == "Who chairs the amplifier group?"
+    usage = acronyms.AcronymUsage({"AMP": ("Advanced Manufacturing Partnership", 4, 1)})
+    assert usage.expand("Who chairs the Advanced Manufacturing Partnership?").endswith("(AMP)")
+    assert usage.expand("Who chairs AMP?") == "Who chairs AMP?"
+    assert usage.expand("Who chairs the amplifier group?") == "Who chairs the amplifier group?"
+
+
+def test_both_forms_are_counted_as_whole_words_in_any_number_of_texts() -> None:
+    definitions = {
+        "AMP": "Advanced Manufacturing Partnership",
+        "R&D": "research and development",
+        "U.S.": "United States",
+        "CO2": "carbon dioxide",
+        "Ag": "antigen",
+    }
+    texts = [
+        "The AMP met; advanced manufacturing partnerships (plural) count as the long form.",
+        "An AMPlifier, a CAMP and amp are not AMP. R&D spending rose.",
+        "Research and development in the U.S. cut CO2, not CO2e, since the United States acted.",
+        "Research and developments, carbon dioxides, dioxide carbon.",
+        "Antigens, not antigenic Ag-like signals.",
+    ]
+    usage = acronyms.AcronymUsage.count(definitions, texts)
+    assert usage.table == {
+        "AMP": ("Advanced Manufacturing Partnership", 2, 1),
+        "R&D": ("research and development", 1, 2),
+        "U.S.": ("United States", 1, 1),
+        "CO2": ("carbon dioxide", 1, 1),
+        "Ag": ("antigen", 1, 1),  # "Ag-like" uses it: a hyphen ends a run
+    }
+    assert usage.short_forms_in("R&D and U.S. policy") == {"R&D", "U.S."}
+    assert usage.long_forms_in("What about Carbon Dioxide?") == {"CO2"}
+    assert usage.expand("Who runs research and development?") == "Who runs research and development?"
+    assert usage.expand("Who leads the AMP?") == "Who leads the AMP?"
 
 
 @pytest.mark.slow
