@@ -26,11 +26,13 @@ from embeddings.index_files import LoadedIndex
 from embeddings.passage import Passage, Span
 from embeddings.retrieval import Hit, Retriever
 
-_LIST_CUES = re.compile(
-    r"\b(all|list|every|each|enumerate|what are|which are|name the|\d{1,2}|two|three|four|five|six|seven|eight|"
-    r"nine|ten|objectives|goals|pillars|recommendations|priorities|steps)\b",
+_LIST_CUES = re.compile(  # a count is a number on its own: "the 5 goals", not "Industrie 4.0"
+    r"\b(all|list|every|each|enumerate|what are|which are|name the|(?<![.\d])\d{1,2}(?![.\d])|two|three|four|five|"
+    r"six|seven|eight|nine|ten|objectives|goals|pillars|recommendations|priorities|steps)\b",
     re.IGNORECASE,
 )
+# A sentence opening with one of these leans on the sentence before it ("It was known as ...").
+_LEANS_BACK = re.compile(r"(It|Its|This|These|They|Their|Those|Such|He|She|His|Her)\b")
 
 
 class QuestionError(PolicyBotError):
@@ -170,7 +172,7 @@ class Answerer:
             keep = [i for i in np.argsort(-scores) if scores[i] >= best - self.settings.sentence_margin]
             if rank == 0 and not keep:
                 keep = [int(np.argmax(scores))]
-            keep = sorted(keep[: max(budget, 1 if rank == 0 else 0)])
+            keep = _with_neighbours(passage.sentence_texts(), sorted(keep[: max(budget, 1 if rank == 0 else 0)]))
             if keep:
                 budget -= len(keep)
                 groups.append(_Group(passage, hit.score, [passage.sentences[i] for i in keep]))
@@ -192,6 +194,21 @@ class Answerer:
         total = sum(lexical.idf(t) for t in terms)
         overlap = [sum(lexical.idf(t) for t in terms & lexical.terms(s)) / total for s in passage.sentence_texts()]
         return scores + self.settings.term_weight * np.asarray(overlap, dtype=np.float32)
+
+
+def _with_neighbours(sentences: list[str], keep: list[int]) -> list[int]:
+    """Kept sentences with those they lean on or that continue them: a kept sentence opening with
+    a pronoun brings the sentences back to the one it refers to, and a kept sentence brings the
+    next one when that opens with a pronoun ("Innovate UK is ... . It was known as ... until 2014")."""
+    chosen = set(keep)
+    for i in keep:
+        j = i
+        while j > 0 and _LEANS_BACK.match(sentences[j]):
+            j -= 1
+            chosen.add(j)
+        if i + 1 < len(sentences) and _LEANS_BACK.match(sentences[i + 1]):
+            chosen.add(i + 1)
+    return sorted(chosen)
 
 
 def _list_groups(members: list[Passage], score: float) -> list[_Group]:

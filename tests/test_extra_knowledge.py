@@ -89,9 +89,33 @@ def test_pdf_citation_shows_page_publisher_and_date(extra_answerer: Answerer) ->
 def test_extra_evaluation_set_is_answered_from_the_right_documents(extra_answerer: Answerer) -> None:
     report = evaluate(extra_answerer, load_eval_set(ROOT / "tests" / "data" / "eval_extra.yaml"))
     assert report.hit_at_1() >= 0.85
+    assert report.answer_hit() >= 0.9  # the quotes hold the answer, not only the cited passage
     assert report.recall_at(5) == 1.0
     *_, answerable_abstained, unanswerable_answered = report.abstention()
     assert (answerable_abstained, unanswerable_answered) == (0, 0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "referent", "answer"),
+    [
+        ("What was Innovate UK called before 2014?", "Innovate UK is", "It was known as the Technology Strategy Board"),
+        ("What does the Internet Plus action plan aim to do?", "The Internet Plus action plan", "It aims to integrate"),
+    ],
+)
+def test_a_quote_opening_with_a_pronoun_comes_with_the_sentence_it_refers_to(
+    extra_answerer: Answerer, question: str, referent: str, answer: str
+) -> None:
+    quotes = [q.text for q in extra_answerer.ask(question).quotes]
+    at = next(i for i, text in enumerate(quotes) if text.startswith(answer))
+    assert at > 0 and quotes[at - 1].startswith(referent), quotes
+
+
+@pytest.mark.slow
+def test_a_version_number_in_a_name_is_not_a_request_for_a_whole_list(extra_answerer: Answerer) -> None:
+    answer = extra_answerer.ask("Who takes part in the Plattform Industrie 4.0?")
+    assert any("trade unions" in q.text for q in answer.quotes)
+    assert not any(q.list_item for q in answer.quotes)  # the Plattform's themes were listed in full
 
 
 @pytest.mark.parametrize("scope", ["Germany", "german", "DE"])
