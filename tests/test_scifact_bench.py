@@ -52,3 +52,5 @@ def test_a_small_slice_runs_through_the_real_pipeline(tmp_path: Path, embedder: 
     hybrid = scifact.evaluate(Retriever(index, embedder, mode="hybrid"), small)
     assert 0.5 < hybrid["nDCG@10"] <= 1.0  # relevant documents are among ~40: easy, but not by accident
     assert hybrid["recall@100"] == 1.0
+    asked = scifact.evaluate(Retriever(index, embedder, mode="hybrid"), small, rank=scifact.with_acronyms)
+    assert 0.5 < asked["nDCG@10"] <= 1.0 and asked["recall@100"] == 1.0
