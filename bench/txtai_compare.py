@@ -228,8 +228,7 @@ def run_corpus(
     systems["txtai hybrid search"] = lambda q: hybrid_txtai.search(q, configured.top_k)
     systems[f"(profile) query embedding alone [{first}]"] = lambda q: embedder.inner.embed([q])
     systems[f"(profile) PolicyBot retrieve ({mode}) [{first}], query embedding given"] = lambda q: given(configured, q)
-    usage = configured.retriever.index.acronym_usage
-    vectors = {q: configured.retriever.embed_query(usage.expand(q)) for q in questions}
+    vectors = {q: configured.retriever.embed_query(q) for q in questions}  # as Answerer.retrieve embeds it
 
     def given(answerer: Answerer, question: str) -> object:
         """`Answerer.retrieve` without embedding the question: acronyms, keywords, FAISS, BM25, fusion."""
