@@ -154,9 +154,6 @@ class LoadedIndex:
             only = ids if only is None else np.intersect1d(only, ids)
         return self.vectors.search(query, k, only)
 
-    def passage_vector(self, passage_id: int) -> np.ndarray:
-        return self.vectors.reconstruct(passage_id)
-
     def passage_vectors(self, ids: list[int]) -> np.ndarray:
         """The stored vectors of several passages in one request (Milvus: one round trip)."""
         return self.vectors.reconstruct_many(np.asarray(ids, dtype=np.int64))
@@ -267,8 +264,7 @@ def _open_vectors(
         from embeddings.milvus_store import MilvusVectors
 
         location = _milvus_location(version_dir)
-        settings = store if store is not None and store.kind == "milvus" else _recorded_store(location)
-        return MilvusVectors.open(settings, location["collection"], meta.dimension)
+        return MilvusVectors.open(_milvus_settings(store, location), location["collection"], meta.dimension)
     vectors_path = version_dir / "vectors.faiss"
     try:
         return VectorIndex.load(vectors_path, search)
@@ -285,8 +281,11 @@ def _milvus_location(version_dir: Path) -> dict[str, str]:
         raise IndexError_(f"{path}: unreadable ({_first_line(exc)}); {REBUILD_HINT}") from exc
 
 
-def _recorded_store(location: dict[str, str]) -> StoreSettings:
-    """The Milvus a version was written to (its token, if any, from the environment)."""
+def _milvus_settings(store: StoreSettings | None, location: dict[str, str]) -> StoreSettings:
+    """The configured Milvus, or else the one the version was written to (its token, if any,
+    from the environment)."""
+    if store is not None and store.kind == "milvus":
+        return store
     return StoreSettings(uri=location["uri"], token=os.environ.get(TOKEN_ENV, ""))
 
 
@@ -316,7 +315,7 @@ def write_version(
         if not _collection_lost(final, store):
             return final
         log.warning("rewriting index version %s: its Milvus collection is gone", meta.version)
-        _discard(final, store)
+        discard_version(final, store)
     tmp = Path(tempfile.mkdtemp(prefix=f".{meta.version}.", dir=versions))
     try:
         ids = np.array([p.id for p in passages], dtype=np.int64)
@@ -335,7 +334,7 @@ def write_version(
         fsync_path(versions)
     except BaseException:
         try:
-            _discard(tmp, store)
+            discard_version(tmp, store)
         except VectorStoreUnavailable as exc:  # the folder names the collection: a later prune drops it
             log.warning("kept %s: %s", tmp.name, exc)
         raise
@@ -416,19 +415,15 @@ def _prune(versions: Path, keep: str, store: StoreSettings | None = None) -> Non
     stale = [d for d in dirs if d.name.startswith(".") and time.time() - d.stat().st_mtime > STALE_TEMP_SECONDS]
     for d in old[KEEP_VERSIONS - 1 :] + stale:
         try:
-            _discard(d, store)
+            discard_version(d, store)
         except VectorStoreUnavailable as exc:  # kept, to be dropped by a later run
             log.warning("kept old index folder %s: %s", d.name, exc)
             continue
         log.debug("removed old index folder %s", d.name)
 
 
-def discard_version(version_dir: Path, store: StoreSettings | None = None) -> None:
-    """Delete a version folder and its Milvus collection, if it has one."""
-    _discard(version_dir, store)
-
-
-def _discard(folder: Path, store: StoreSettings | None = None) -> None:
+def discard_version(folder: Path, store: StoreSettings | None = None) -> None:
+    """Delete a version folder (or a temporary one) and its Milvus collection, if it has one."""
     if (folder / MILVUS_FILE).is_file():
         try:
             location = _milvus_location(folder)
@@ -437,6 +432,5 @@ def _discard(folder: Path, store: StoreSettings | None = None) -> None:
         if location is not None:
             from embeddings.milvus_store import drop_collection
 
-            settings = store if store is not None and store.kind == "milvus" else _recorded_store(location)
-            drop_collection(settings, location["collection"])
+            drop_collection(_milvus_settings(store, location), location["collection"])
     shutil.rmtree(folder, ignore_errors=True)

@@ -186,9 +186,6 @@ class MilvusVectors:
                 ids[row, col] = hit["id"]
         return scores, ids
 
-    def reconstruct(self, passage_id: int) -> np.ndarray:
-        return self.reconstruct_many(np.array([passage_id], dtype=np.int64))[0]
-
     def reconstruct_many(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of `ids`, in that order; an unknown id is an error."""
         ids = np.asarray(ids, dtype=np.int64)

@@ -241,10 +241,6 @@ class VectorIndex:
                 self._selections.popitem(last=False)
         return matrix
 
-    def reconstruct(self, passage_id: int) -> np.ndarray:
-        """The stored vector of one id."""
-        return np.asarray(self._index.reconstruct(int(passage_id)), dtype=np.float32)
-
     def reconstruct_many(self, ids: np.ndarray) -> np.ndarray:
         """The stored vectors of `ids`, in that order."""
         ids = np.ascontiguousarray(ids, dtype=np.int64)

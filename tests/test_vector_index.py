@@ -89,7 +89,7 @@ def test_saved_index_loads_with_its_kind_vectors_and_results(kind: str, mmap: bo
     deeper = VectorIndexSettings(kind=kind, hnsw_ef_search=128, ivf_nprobe=32)
     loaded = VectorIndex.load(tmp_path / "vectors.faiss", deeper, mmap=mmap)
     assert (loaded.kind, loaded.count) == (kind, 1000)
-    np.testing.assert_allclose(loaded.reconstruct(int(ids[123])), x[123], atol=1e-6)
+    np.testing.assert_allclose(loaded.reconstruct_many(ids[123:124])[0], x[123], atol=1e-6)
     top = loaded.search(x[5], 5)[1][0]
     assert top[0] == ids[5] and len(set(top) & set(exact_top(ids, x, x[5], 5))) >= 4
 
@@ -103,8 +103,8 @@ def test_changing_the_index_type_rebuilds_without_reembedding(knowledge_copy: Pa
     assert again.embedded == [] and ivf.published and ivf.version != flat.version
     approximate = load_index(index_dir, search=VectorIndexSettings(ivf_nprobe=4))
     assert approximate.vectors.kind == "ivf" and approximate.meta.vector_index.startswith("ivf nlist=")
-    for pid in exact.passages:
-        np.testing.assert_allclose(approximate.passage_vector(pid), exact.passage_vector(pid), atol=1e-6)
+    every = list(exact.passages)
+    np.testing.assert_allclose(approximate.passage_vectors(every), exact.passage_vectors(every), atol=1e-6)
     query = again.embed(["export controls on semiconductors"])
     assert list(approximate.vectors.search(query, 3)[1][0]) == list(exact.vectors.search(query, 3)[1][0])
     back = build_index(knowledge_copy, index_dir, FakeEmbedder(), split)
