@@ -23,20 +23,13 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.vector_search import DIM, recall, synthetic  # noqa: E402
 from embeddings.milvus_store import MilvusVectors  # noqa: E402
 from embeddings.vector_index import VectorIndex, VectorIndexSettings  # noqa: E402
 from embeddings.vector_store import StoreSettings  # noqa: E402
 
-DIM = 384
 K = 10
 MIN_RECALL = 0.95
-
-
-def synthetic(n: int, rng: np.random.Generator) -> np.ndarray:
-    centres = rng.standard_normal((1000, DIM)).astype(np.float32)
-    x = centres[rng.integers(0, 1000, n)] + 0.6 * rng.standard_normal((n, DIM)).astype(np.float32)
-    faiss.normalize_L2(x)
-    return x
 
 
 def timed_searches(search: object, queries: np.ndarray) -> tuple[list[float], np.ndarray]:
@@ -50,10 +43,6 @@ def timed_searches(search: object, queries: np.ndarray) -> tuple[list[float], np
         times.append((time.perf_counter() - start) * 1000)
         found.append(ids[0][:K])
     return times, np.array(found)
-
-
-def recall(found: np.ndarray, truth: np.ndarray) -> float:
-    return float(np.mean([len(set(f[f >= 0]) & set(t)) / K for f, t in zip(found, truth, strict=True)]))
 
 
 def main(argv: list[str] | None = None) -> int:

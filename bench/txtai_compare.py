@@ -36,6 +36,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
+from latency import percentile  # noqa: E402
 from reembed import write_corpus  # noqa: E402
 from scifact import DATA as SCIFACT_DATA  # noqa: E402
 from scifact import Scifact, load, write_knowledge  # noqa: E402
@@ -165,10 +166,6 @@ def txtai_ranking(embeddings: Any, by_key: dict[str, Passage]) -> Callable[[str]
 
 def policybot_ranking(answerer: Answerer) -> Callable[[str], list[tuple[Passage, float]]]:
     return lambda q: [(h.passage, h.fused) for h in answerer.retrieve(q, DEPTH)[1]]
-
-
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(np.asarray(values), q))
 
 
 def ratio(a: float, b: float) -> str:

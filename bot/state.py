@@ -38,10 +38,7 @@ def open_database(settings: Settings, env: Mapping[str, str] = os.environ) -> Da
     Raises StateUnavailable (server unreachable) or StateDatabaseError (unusable), each one line
     naming the URL without its password and the setting to check.
     """
-    url, setting, shared = configured_url(settings, env)
-    db = Database(url, setting, shared)
-    migrate(db)
-    return db
+    return _migrated(*configured_url(settings, env))
 
 
 def shared_database(settings: Settings, env: Mapping[str, str] = os.environ) -> Database | None:
@@ -50,8 +47,10 @@ def shared_database(settings: Settings, env: Mapping[str, str] = os.environ) -> 
     Without one nothing is opened: a single process keeps index/CURRENT as the truth.
     """
     url, setting, shared = configured_url(settings, env)
-    if not shared:
-        return None
+    return _migrated(url, setting, shared) if shared else None
+
+
+def _migrated(url: DatabaseURL, setting: str, shared: bool) -> Database:
     db = Database(url, setting, shared)
     migrate(db)
     return db

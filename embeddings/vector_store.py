@@ -62,8 +62,8 @@ class StoreSettings:
     token: str = field(default="", repr=False)
 
     @classmethod
-    def from_uri(cls, uri: str, base: Path | None = None, **options: object) -> StoreSettings:
-        """Parse `uri`; a relative Milvus Lite path is taken relative to `base` (config.yaml's folder)."""
+    def from_uri(cls, uri: str, **options: object) -> StoreSettings:
+        """Parse `uri` (load_settings has already made a Milvus Lite path absolute, relative to config.yaml)."""
         uri = uri.strip()
         if uri.lower() in ("", "faiss"):
             return cls("", **options)  # type: ignore[arg-type]
@@ -78,10 +78,7 @@ class StoreSettings:
             return cls(uri, token=os.environ.get(TOKEN_ENV, ""), **options)  # type: ignore[arg-type]
         if not uri.endswith(".db"):
             raise PolicyBotError(f"{SETTING}: a Milvus Lite file must end in .db (e.g. index/milvus.db), got {uri!r}")
-        path = Path(uri).expanduser()
-        if base is not None and not path.is_absolute():
-            path = base / path
-        return cls(str(path), **options)  # type: ignore[arg-type]
+        return cls(str(Path(uri).expanduser()), **options)  # type: ignore[arg-type]
 
     @property
     def kind(self) -> str:
