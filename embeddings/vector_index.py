@@ -89,7 +89,7 @@ class VectorIndexSettings:
 
 
 class VectorIndex:
-    """A tiny interface over FAISS: build, add, remove, search, reconstruct, save, load, count."""
+    """A tiny interface over FAISS: build, add, search, reconstruct_many, save, load, count."""
 
     filter_fields: frozenset[str] = frozenset()  # filters come as passage ids (`only`)
 
@@ -155,14 +155,6 @@ class VectorIndex:
         if isinstance(inner, faiss.IndexIVF):
             inner.make_direct_map()  # `reconstruct` on IVF needs it
         self._selections.clear()
-
-    def remove(self, ids: np.ndarray) -> int:
-        """Remove vectors by id (flat and IVF; HNSW cannot remove: rebuild instead)."""
-        if self.kind == "hnsw":
-            raise ValueError("an HNSW index cannot remove vectors; build a new one")
-        selector = faiss.IDSelectorBatch(np.ascontiguousarray(ids, dtype=np.int64))
-        self._selections.clear()
-        return int(self._index.remove_ids(selector))
 
     def search(
         self, vectors: np.ndarray, k: int, only: np.ndarray | None = None, where: Mapping[str, str] | None = None
