@@ -30,7 +30,7 @@ from vector_search import rss_mb  # noqa: E402
 from bot.answerer import Answerer  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.engine import make_retriever  # noqa: E402
-from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
+from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index_files import load_index  # noqa: E402
 from embeddings.indexing import build_index  # noqa: E402
 from embeddings.splitter import SplitterSettings  # noqa: E402
@@ -69,7 +69,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=150, help="generated documents (about 16 passages each)")
     parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--backend", default="torch", choices=("torch", "onnx", "onnx-int8"))
+    parser.add_argument("--backend", default="torch", choices=BACKENDS)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 
