@@ -31,8 +31,9 @@ _LIST_CUES = re.compile(  # a count is a number on its own: "the 5 goals", not "
     r"six|seven|eight|nine|ten|objectives|goals|pillars|recommendations|priorities|steps)\b",
     re.IGNORECASE,
 )
-# A sentence opening with one of these leans on the sentence before it ("It was known as ...").
-_LEANS_BACK = re.compile(r"(It|Its|This|These|They|Their|Those|Such|He|She|His|Her)\b")
+# A sentence opening with one of these leans on the sentence before it ("It was known as ...",
+# "The term was presented ...": a definite noun for a word or idea just named).
+_LEANS_BACK = re.compile(r"(It|Its|This|These|They|Their|Those|Such|He|She|His|Her|The (term|name|phrase|concept))\b")
 
 
 class QuestionError(PolicyBotError):
@@ -200,7 +201,8 @@ class Answerer:
 def _with_neighbours(sentences: list[str], keep: list[int]) -> list[int]:
     """Kept sentences with those they lean on or that continue them: a kept sentence opening with
     a pronoun brings the sentences back to the one it refers to, and a kept sentence brings the
-    next one when that opens with a pronoun ("Innovate UK is ... . It was known as ... until 2014")."""
+    next one when that opens with a pronoun ("Innovate UK is ... . It was known as ... until 2014")
+    or with "The term" and the like ("Industrie 4.0 describes ... . The term was presented ...")."""
     chosen = set(keep)
     for i in keep:
         j = i

@@ -101,6 +101,7 @@ def test_extra_evaluation_set_is_answered_from_the_right_documents(extra_answere
     [
         ("What was Innovate UK called before 2014?", "Innovate UK is", "It was known as the Technology Strategy Board"),
         ("What does the Internet Plus action plan aim to do?", "The Internet Plus action plan", "It aims to integrate"),
+        ("Where was the term Industrie 4.0 first presented?", "Industrie 4.0 describes", "The term was presented"),
     ],
 )
 def test_a_quote_opening_with_a_pronoun_comes_with_the_sentence_it_refers_to(
