@@ -48,6 +48,7 @@ class _Group:
     score: float
     spans: list[Span]
     list_item: bool = False
+    context: _Group | None = None  # the paragraph before, read first: its sentence is referred to
 
 
 class Answerer:
@@ -82,9 +83,12 @@ class Answerer:
         groups = self._select(question, query, self._candidates(hits), index)
         citations: list[Citation] = []
         quotes: list[Quote] = []
-        for group in groups:
+        for group in groups:  # citations by relevance, quotes in reading order
             number = len(citations) + 1
             citations.append(Citation(number, group.passage, group.score))
+            if group.context:
+                citations.append(Citation(number + 1, group.context.passage, group.context.score))
+                quotes.extend(Quote(group.context.passage.text[a:b], number + 1) for a, b in group.context.spans)
             for start, end in group.spans:
                 quotes.append(Quote(group.passage.text[start:end], number, group.list_item))
         return Answer(question, tuple(quotes), tuple(citations), abstained=False, index_version=version)
@@ -162,6 +166,7 @@ class Answerer:
         scored = [(hit, self._sentence_scores(index, hit.passage, query, key_terms)) for hit in candidates]
         best = max(float(s.max()) for _, s in scored)
         groups: list[_Group] = []
+        as_context: dict[int, set[Span]] = {}  # sentences already quoted as a referent
         expanded: set[str] = set()
         budget = self.settings.max_sentences
         for rank, (hit, scores) in enumerate(scored):
@@ -174,10 +179,17 @@ class Answerer:
             keep = [i for i in np.argsort(-scores) if scores[i] >= best - self.settings.sentence_margin]
             if rank == 0 and not keep:
                 keep = [int(np.argmax(scores))]
-            keep = _with_neighbours(passage.sentence_texts(), sorted(keep[: max(budget, 1 if rank == 0 else 0)]))
+            sentences = passage.sentence_texts()
+            keep = _with_neighbours(sentences, sorted(keep[: max(budget, 1 if rank == 0 else 0)]))
+            keep = [i for i in keep if passage.sentences[i] not in as_context.get(passage.id, ())]
             if keep:
                 budget -= len(keep)
-                groups.append(_Group(passage, hit.score, [passage.sentences[i] for i in keep]))
+                group = _Group(passage, hit.score, [passage.sentences[i] for i in keep])
+                if keep[0] == 0 and _LEANS_BACK.match(sentences[0]):
+                    group.context = _referent(index, passage, hit.score, {g.passage.id for g in groups})
+                    if group.context:
+                        as_context[group.context.passage.id] = set(group.context.spans)
+                groups.append(group)
         return groups
 
     def _sentence_scores(
@@ -212,6 +224,17 @@ def _with_neighbours(sentences: list[str], keep: list[int]) -> list[int]:
         if i + 1 < len(sentences) and _LEANS_BACK.match(sentences[i + 1]):
             chosen.add(i + 1)
     return sorted(chosen)
+
+
+def _referent(index: LoadedIndex, passage: Passage, score: float, quoted: set[int]) -> _Group | None:
+    """The end of the paragraph before `passage` when its first sentence refers back to it
+    ("... the Catapult network. | It was set up in 2011"), unless that paragraph is quoted anyway."""
+    before = index.preceding(passage)
+    if before is None or before.id in quoted:
+        return None
+    sentences = before.sentence_texts()
+    keep = _with_neighbours(sentences, [len(sentences) - 1])
+    return _Group(before, score, [before.sentences[i] for i in keep])
 
 
 def _list_groups(members: list[Passage], score: float) -> list[_Group]:

@@ -132,6 +132,18 @@ class LoadedIndex:
         return acronyms.AcronymUsage.count(self.meta.acronyms, (p.context_text() for p in self.passages.values()))
 
     @functools.cached_property
+    def _by_place(self) -> dict[tuple[str, int], Passage]:
+        return {(p.doc, p.position): p for p in self.passages.values()}
+
+    def preceding(self, passage: Passage) -> Passage | None:
+        """The paragraph just before `passage` under the same heading (a long paragraph cut in
+        two, the paragraph before, the same paragraph on the previous PDF page), or None."""
+        before = self._by_place.get((passage.doc, passage.position - 1))
+        if before is None or before.section != passage.section or before.kind != "paragraph":
+            return None
+        return before if before.sentences else None
+
+    @functools.cached_property
     def doc_ids(self) -> dict[str, np.ndarray]:
         """Document path -> ids of its passages, for filtered search."""
         grouped: dict[str, list[int]] = defaultdict(list)

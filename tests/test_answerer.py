@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.answerer import Answerer, QuestionError
+from bot.config import Settings
+from bot.engine import build_answerer
 from bot.evaluation import EvalReport, evaluate, load_eval_set
+from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.indexing import build_index
 from tests.conftest import EVAL_SET
 
 pytestmark = pytest.mark.slow
@@ -109,3 +115,28 @@ def test_key_term_coverage_catches_near_misses_the_dense_score_lets_through(
     _, both_recall, wrongly_abstained, _ = eval_report.abstention(threshold, support, guards=False)
     assert both_recall > dense_recall
     assert wrongly_abstained == 0
+
+
+def test_a_quote_opening_with_it_brings_the_end_of_the_paragraph_it_continues(
+    tmp_path: Path, shipped_settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "catapults.md").write_text(
+        "---\ncountry: United Kingdom\n---\n# Catapults\n\n## The network\n\n"
+        "Technology and innovation centres bridge the gap between university research and industry. "
+        "The Catapult network is the United Kingdom's group of such centres. "
+        "It was set up by Innovate UK in 2011, after a review of the role of technology and innovation centres.\n",
+        encoding="utf-8",
+    )
+    splitter = shipped_settings.splitter.model_copy(update={"max_chars": 170})  # cut before "It was set up"
+    settings = shipped_settings.model_copy(
+        update={"knowledge_dir": knowledge, "index_dir": tmp_path / "index", "splitter": splitter}
+    )
+    build_index(knowledge, settings.index_dir, embedder, splitter.settings())
+    answer = build_answerer(settings, embedder).ask("When did Innovate UK set up the Catapults?")
+
+    assert answer.citations[0].passage.text.startswith("It was set up by Innovate UK in 2011")
+    referent, quote = answer.quotes[:2]  # what "It" refers to comes first, cited to the part before the cut
+    assert referent.text.startswith("The Catapult network is") and referent.citation == 2
+    assert quote.text.startswith("It was set up by Innovate UK") and quote.citation == 1
