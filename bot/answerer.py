@@ -160,7 +160,8 @@ class Answerer:
         return [hits[0]] + [h for h in hits[1 : self.settings.max_passages] if h.score >= floor]
 
     def _select(self, question: str, query: np.ndarray, candidates: list[Hit], index: LoadedIndex) -> list[_Group]:
-        """Pick the best sentences; expand a list when the question asks for all of it."""
+        """Pick the best sentences; expand a list when the question asks for all of it, or when a
+        quote ends with the sentence introducing it ("... funded from three sources:")."""
         wants_list = bool(_LIST_CUES.search(question))
         key_terms = index.lexical.terms(question)
         scored = [(hit, self._sentence_scores(index, hit.passage, query, key_terms)) for hit in candidates]
@@ -171,26 +172,51 @@ class Answerer:
         budget = self.settings.max_sentences
         for rank, (hit, scores) in enumerate(scored):
             passage = hit.passage
+            if passage.list_id in expanded:
+                continue  # quoted already, with its whole list
             if wants_list and passage.list_id and passage.list_id in index.lists:
-                if passage.list_id not in expanded:
-                    expanded.add(passage.list_id)
-                    groups.extend(_list_groups(index.lists[passage.list_id], hit.score))
+                expanded.add(passage.list_id)
+                groups.extend(_list_groups(index.lists[passage.list_id], hit.score))
                 continue
-            keep = [i for i in np.argsort(-scores) if scores[i] >= best - self.settings.sentence_margin]
-            if rank == 0 and not keep:
-                keep = [int(np.argmax(scores))]
-            sentences = passage.sentence_texts()
-            keep = _with_neighbours(sentences, sorted(keep[: max(budget, 1 if rank == 0 else 0)]))
+            chosen = [i for i in np.argsort(-scores) if scores[i] >= best - self.settings.sentence_margin]
+            if rank == 0 and not chosen:
+                chosen = [int(np.argmax(scores))]
+            chosen = sorted(chosen[: max(budget, 1 if rank == 0 else 0)])
+            keep = self._with_neighbours(index, passage, chosen, key_terms)
             keep = [i for i in keep if passage.sentences[i] not in as_context.get(passage.id, ())]
-            if keep:
-                budget -= len(keep)
-                group = _Group(passage, hit.score, [passage.sentences[i] for i in keep])
-                if keep[0] == 0 and _LEANS_BACK.match(sentences[0]):
-                    group.context = _referent(index, passage, hit.score, {g.passage.id for g in groups})
-                    if group.context:
-                        as_context[group.context.passage.id] = set(group.context.spans)
-                groups.append(group)
+            if not keep:
+                continue
+            budget -= len(keep)
+            group = _Group(passage, hit.score, [passage.sentences[i] for i in keep])
+            if keep[0] == 0 and _LEANS_BACK.match(passage.sentence_texts()[0]):
+                group.context = _referent(index, passage, hit.score, {g.passage.id for g in groups})
+                if group.context:
+                    as_context[group.context.passage.id] = set(group.context.spans)
+            groups.append(group)
+            if passage.list_id in index.lists and keep[-1] == len(passage.sentences) - 1:
+                expanded.add(passage.list_id)  # a list's lead-in says nothing without the items
+                groups.extend(g for g in _list_groups(index.lists[passage.list_id], hit.score) if g.list_item)
         return groups
+
+    def _with_neighbours(
+        self, index: LoadedIndex, passage: Passage, chosen: list[int], key_terms: frozenset[str]
+    ) -> list[int]:
+        """The chosen sentences with those they lean on or that continue them; a list's lead-in
+        that only continues a chosen sentence comes (with the list) only if it holds a key term
+        of the question: "Which centres make up ...?" wants "It brings together seven research
+        centres:", "Who takes part ...?" does not want "Its work is organised around themes:"."""
+        sentences = passage.sentence_texts()
+        keep = _with_neighbours(sentences, chosen)
+        last = len(sentences) - 1
+        lead_in = passage.list_id in index.lists and last in keep and last not in chosen
+        if lead_in and not self._own_terms(index, passage, key_terms) & index.lexical.terms(sentences[last]):
+            keep.remove(last)
+        return keep
+
+    def _own_terms(self, index: LoadedIndex, passage: Passage, key_terms: frozenset[str]) -> frozenset[str]:
+        """The question's key terms that the passage's headings do not hold (those every sentence
+        under the heading shares)."""
+        return key_terms - index.lexical.terms(" ".join((passage.title, *passage.section)))
 
     def _sentence_scores(
         self, index: LoadedIndex, passage: Passage, query: np.ndarray, key_terms: frozenset[str]
@@ -202,7 +228,7 @@ class Answerer:
         """
         scores = index.sentence_vectors[passage.id] @ query
         lexical = index.lexical
-        terms = key_terms - lexical.terms(" ".join((passage.title, *passage.section)))
+        terms = self._own_terms(index, passage, key_terms)
         if not terms or self.settings.term_weight == 0:
             return scores
         total = sum(lexical.idf(t) for t in terms)

@@ -113,6 +113,34 @@ def test_a_quote_opening_with_a_pronoun_comes_with_the_sentence_it_refers_to(
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize(
+    ("question", "items"),
+    [
+        ("How are Catapult centres funded?", ["a core grant from Innovate UK", "contracts with businesses"]),
+        ("What themes does the Plattform Industrie 4.0 work on?", ["Security of networked", "Legal frameworks"]),
+        # the lead-in ("It brings together seven research centres:") continues the best sentence
+        ("Which research centres make up the High Value Manufacturing Catapult?", ["(AFRC)", "WMG"]),
+    ],
+)
+def test_a_quoted_sentence_introducing_a_list_comes_with_the_items(
+    extra_answerer: Answerer, question: str, items: list[str]
+) -> None:
+    quotes = extra_answerer.ask(question).quotes  # the questions name no list cue ("all", "five"...)
+    lead = next(i for i, q in enumerate(quotes) if q.text.endswith(":"))
+    listed = [q.text for q in quotes[lead + 1 :] if q.list_item]
+    assert all(any(item in text for text in listed) for item in items), [q.text for q in quotes]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("question", ["Which was the first Catapult to open?", "Who takes part in the Plattform?"])
+def test_a_lead_in_that_only_continues_the_quote_does_not_bring_an_unasked_list(
+    extra_answerer: Answerer, question: str
+) -> None:
+    quotes = extra_answerer.ask(question).quotes  # "... the first Catapult. It brings together seven centres:"
+    assert quotes and not any(q.list_item or q.text.endswith(":") for q in quotes), [q.text for q in quotes]
+
+
+@pytest.mark.slow
 def test_a_version_number_in_a_name_is_not_a_request_for_a_whole_list(extra_answerer: Answerer) -> None:
     answer = extra_answerer.ask("Who takes part in the Plattform Industrie 4.0?")
     assert any("trade unions" in q.text for q in answer.quotes)
