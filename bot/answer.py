@@ -18,11 +18,13 @@ class Citation:
 
 @dataclass(frozen=True)
 class Quote:
-    """A sentence copied verbatim from the passage of citation `citation`."""
+    """A sentence copied verbatim from the passage of citation `citation`, or (`heading`) the
+    heading of its section, when a quoted sentence introduces the sections below it."""
 
     text: str
     citation: int
     list_item: bool = False
+    heading: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,7 @@ class Answer:
             "abstained": self.abstained,
             "reason": self.reason,
             "index_version": self.index_version,
-            "quotes": [{"text": q.text, "citation": q.citation} for q in self.quotes],
+            "quotes": [{"text": q.text, "citation": q.citation, "heading": q.heading} for q in self.quotes],
             "sources": [
                 {
                     "number": c.number,

@@ -49,6 +49,7 @@ class _Group:
     spans: list[Span]
     list_item: bool = False
     context: _Group | None = None  # the paragraph before, read first: its sentence is referred to
+    heading: str = ""  # quote this heading of the passage's section instead of sentences
 
 
 class Answerer:
@@ -89,6 +90,8 @@ class Answerer:
             if group.context:
                 citations.append(Citation(number + 1, group.context.passage, group.context.score))
                 quotes.extend(Quote(group.context.passage.text[a:b], number + 1) for a, b in group.context.spans)
+            if group.heading:
+                quotes.append(Quote(group.heading, number, list_item=True, heading=True))
             for start, end in group.spans:
                 quotes.append(Quote(group.passage.text[start:end], number, group.list_item))
         return Answer(question, tuple(quotes), tuple(citations), abstained=False, index_version=version)
@@ -193,9 +196,8 @@ class Answerer:
                 if group.context:
                     as_context[group.context.passage.id] = set(group.context.spans)
             groups.append(group)
-            if passage.list_id in index.lists and keep[-1] == len(passage.sentences) - 1:
-                expanded.add(passage.list_id)  # a list's lead-in says nothing without the items
-                groups.extend(g for g in _list_groups(index.lists[passage.list_id], hit.score) if g.list_item)
+            if keep[-1] == len(passage.sentences) - 1:  # a lead-in ("... two reports:") says nothing alone
+                groups.extend(_introduced(index, passage, hit.score, expanded))
         return groups
 
     def _with_neighbours(
@@ -208,7 +210,7 @@ class Answerer:
         sentences = passage.sentence_texts()
         keep = _with_neighbours(sentences, chosen)
         last = len(sentences) - 1
-        lead_in = passage.list_id in index.lists and last in keep and last not in chosen
+        lead_in = last in keep and last not in chosen and _introduced(index, passage, 0.0, set())
         if lead_in and not self._own_terms(index, passage, key_terms) & index.lexical.terms(sentences[last]):
             keep.remove(last)
         return keep
@@ -261,6 +263,17 @@ def _referent(index: LoadedIndex, passage: Passage, score: float, quoted: set[in
     sentences = before.sentence_texts()
     keep = _with_neighbours(sentences, [len(sentences) - 1])
     return _Group(before, score, [before.sentences[i] for i in keep])
+
+
+def _introduced(index: LoadedIndex, passage: Passage, score: float, expanded: set[str]) -> list[_Group]:
+    """What the passage's last sentence introduces, when it ends with a colon: the items of its
+    list, or the headings of the sections right below it (adds the list to `expanded`)."""
+    if passage.kind != "paragraph" or not passage.text.rstrip().endswith(":"):
+        return []
+    if passage.list_id in index.lists:
+        expanded.add(passage.list_id)
+        return [g for g in _list_groups(index.lists[passage.list_id], score) if g.list_item]
+    return [_Group(first, score, [], heading=heading) for heading, first in index.subsections(passage)]
 
 
 def _list_groups(members: list[Passage], score: float) -> list[_Group]:

@@ -143,6 +143,20 @@ class LoadedIndex:
             return None
         return before if before.sentences else None
 
+    def subsections(self, passage: Passage) -> list[tuple[str, Passage]]:
+        """The sections right below `passage`'s own when it is the last paragraph before them (an
+        introduction ending "... two reports:"): each one's heading and first passage, in order."""
+        depth = len(passage.section)
+        found: list[tuple[str, Passage]] = []
+        position = passage.position + 1
+        while (after := self._by_place.get((passage.doc, position))) is not None:
+            if len(after.section) <= depth or after.section[:depth] != passage.section:
+                break
+            if not found or found[-1][0] != after.section[depth]:
+                found.append((after.section[depth], after))
+            position += 1
+        return found
+
     @functools.cached_property
     def doc_ids(self) -> dict[str, np.ndarray]:
         """Document path -> ids of its passages, for filtered search."""

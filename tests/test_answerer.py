@@ -39,7 +39,8 @@ def test_every_quoted_sentence_is_verbatim_from_its_cited_passage(eval_report: E
     for answer in answered:
         by_number = {c.number: c.passage for c in answer.citations}
         for quote in answer.quotes:
-            assert quote.text in by_number[quote.citation].text, (answer.question, quote.text)
+            cited = by_number[quote.citation]
+            assert quote.text in (cited.section if quote.heading else cited.text), (answer.question, quote.text)
         # and the rendered text is made of nothing but those quotes and their markers
         rebuilt = answer.text
         for quote in answer.quotes:
@@ -63,6 +64,32 @@ def test_a_question_asking_for_the_whole_list_gets_every_item_cited(answerer: An
     assert items[-1].text.startswith("Increase total U.S. public and private investments")
     assert len({q.citation for q in items}) == 5
     assert answer.quotes[0].text.endswith("five objectives:")
+
+
+def test_a_question_about_one_list_item_gets_that_item_not_the_whole_list(answerer: Answerer) -> None:
+    answer = answerer.ask("What does the strategic plan say about federal procurement?")
+    assert "early procurement" in answer.quotes[0].text
+    assert not any("portfolio perspective" in q.text for q in answer.quotes), answer.text
+
+
+def test_a_sentence_introducing_the_sections_below_it_comes_with_their_headings(answerer: Answerer) -> None:
+    answer = answerer.ask("Which PCAST report came out in 2012?")
+    lead = next(i for i, q in enumerate(answer.quotes) if q.text.endswith("underpin the national strategic plan:"))
+    headings = [q for q in answer.quotes[lead + 1 :] if q.heading]
+    assert [q.text for q in headings][:2] == [
+        "Ensuring American Leadership in Advanced Manufacturing (PCAST, 2011)",
+        "Capturing Domestic Competitive Advantage in Advanced Manufacturing (PCAST, 2012)",
+    ]
+    cited = {c.number: c.passage for c in answer.citations}
+    assert all(q.text in cited[q.citation].section for q in headings)  # each cites a passage under it
+
+
+def test_no_quote_ends_with_a_colon_that_introduces_nothing(eval_report: EvalReport) -> None:
+    for result in eval_report.results:
+        quotes = result.answer.quotes
+        for i, quote in enumerate(quotes):
+            if quote.text.endswith(":"):
+                assert i + 1 < len(quotes) and quotes[i + 1].list_item, (result.case.question, quote.text)
 
 
 def test_off_topic_question_abstains_and_shows_nearest_sources(answerer: Answerer) -> None:

@@ -215,5 +215,6 @@ def test_any_question_gets_an_answer_or_a_question_error(answerer: Answerer, que
         return
     assert isinstance(answer, Answer)
     assert answer.abstained or answer.quotes
-    for quote in answer.quotes:  # verbatim: every quote is a slice of the passage it cites
-        assert quote.text in answer.citations[quote.citation - 1].passage.text
+    for quote in answer.quotes:  # verbatim: every quote is a slice of the passage it cites (or its heading)
+        cited = answer.citations[quote.citation - 1].passage
+        assert quote.text in (cited.section if quote.heading else cited.text)
