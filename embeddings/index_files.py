@@ -136,8 +136,8 @@ class LoadedIndex:
         return {(p.doc, p.position): p for p in self.passages.values()}
 
     def preceding(self, passage: Passage) -> Passage | None:
-        """The paragraph just before `passage` under the same heading (a long paragraph cut in
-        two, the paragraph before, the same paragraph on the previous PDF page), or None."""
+        """The paragraph just before `passage` under the same heading (the first part of a long
+        paragraph cut in two, or simply the paragraph before), or None."""
         before = self._by_place.get((passage.doc, passage.position - 1))
         if before is None or before.section != passage.section or before.kind != "paragraph":
             return None
