@@ -205,8 +205,9 @@ class Answerer:
     ) -> list[int]:
         """The chosen sentences with those they lean on or that continue them; a lead-in (of a list
         or of the sections below) that only continues a chosen sentence comes, with what it
-        introduces, only if it holds a key term of the question: "Which centres make up ...?" wants "It brings together seven research
-        centres:", "Who takes part ...?" does not want "Its work is organised around themes:"."""
+        introduces, only if it holds a key term of the question: "Which centres make up ...?"
+        wants "It brings together seven research centres:", "Who takes part ...?" does not want
+        "Its work is organised around themes:"."""
         sentences = passage.sentence_texts()
         keep = _with_neighbours(sentences, chosen)
         last = len(sentences) - 1
