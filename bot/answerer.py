@@ -187,6 +187,9 @@ class Answerer:
             chosen = sorted(chosen[: max(budget, 1 if rank == 0 else 0)])
             keep = self._with_neighbours(index, passage, chosen, key_terms)
             keep = [i for i in keep if passage.sentences[i] not in as_context.get(passage.id, ())]
+            last = len(passage.sentences) - 1
+            if groups and keep and keep[-1] == last and _introduced(index, passage, 0.0, set()):
+                keep.pop()  # a supporting passage adds sentences, not a lead-in with its list or outline
             if not keep:
                 continue
             budget -= len(keep)
@@ -196,7 +199,7 @@ class Answerer:
                 if group.context:
                     as_context[group.context.passage.id] = set(group.context.spans)
             groups.append(group)
-            if keep[-1] == len(passage.sentences) - 1:  # a lead-in ("... two reports:") says nothing alone
+            if keep[-1] == last:  # a lead-in ("... two reports:") says nothing alone
                 groups.extend(_introduced(index, passage, hit.score, expanded))
         return groups
 

@@ -84,6 +84,12 @@ def test_a_sentence_introducing_the_sections_below_it_comes_with_their_headings(
     assert all(q.text in cited[q.citation].section for q in headings)  # each cites a passage under it
 
 
+def test_a_supporting_passage_adds_sentences_not_an_outline(answerer: Answerer) -> None:
+    answer = answerer.ask("Did PCAST suggest changing tax policy?")  # the introduction, 2nd, ends "... plan:"
+    assert "reform of tax policies" in answer.quotes[0].text
+    assert not any(q.heading or q.text.endswith(":") for q in answer.quotes), answer.text
+
+
 def test_no_quote_ends_with_a_colon_that_introduces_nothing(eval_report: EvalReport) -> None:
     for result in eval_report.results:
         quotes = result.answer.quotes
