@@ -185,10 +185,10 @@ class Answerer:
             if rank == 0 and not chosen:
                 chosen = [int(np.argmax(scores))]
             chosen = sorted(chosen[: max(budget, 1 if rank == 0 else 0)])
-            keep = self._with_neighbours(index, passage, chosen, key_terms)
+            keep = self._sentences_kept(index, passage, chosen, key_terms)
             keep = [i for i in keep if passage.sentences[i] not in as_context.get(passage.id, ())]
             last = len(passage.sentences) - 1
-            if groups and keep and keep[-1] == last and _introduced(index, passage, 0.0, set()):
+            if groups and keep and keep[-1] == last and _is_lead_in(index, passage):
                 keep.pop()  # a supporting passage adds sentences, not a lead-in with its list or outline
             if not keep:
                 continue
@@ -199,11 +199,13 @@ class Answerer:
                 if group.context:
                     as_context[group.context.passage.id] = set(group.context.spans)
             groups.append(group)
-            if keep[-1] == last:  # a lead-in ("... two reports:") says nothing alone
-                groups.extend(_introduced(index, passage, hit.score, expanded))
+            if keep[-1] == last and (introduced := _introduced(index, passage, hit.score)):
+                groups.extend(introduced)  # a lead-in ("... two reports:") says nothing alone
+                if passage.list_id:
+                    expanded.add(passage.list_id)
         return groups
 
-    def _with_neighbours(
+    def _sentences_kept(
         self, index: LoadedIndex, passage: Passage, chosen: list[int], key_terms: frozenset[str]
     ) -> list[int]:
         """The chosen sentences with those they lean on or that continue them; a lead-in (of a list
@@ -214,7 +216,7 @@ class Answerer:
         sentences = passage.sentence_texts()
         keep = _with_neighbours(sentences, chosen)
         last = len(sentences) - 1
-        lead_in = last in keep and last not in chosen and _introduced(index, passage, 0.0, set())
+        lead_in = last in keep and last not in chosen and _is_lead_in(index, passage)
         if lead_in and not self._own_terms(index, passage, key_terms) & index.lexical.terms(sentences[last]):
             keep.remove(last)
         return keep
@@ -269,13 +271,19 @@ def _referent(index: LoadedIndex, passage: Passage, score: float, quoted: set[in
     return _Group(before, score, [before.sentences[i] for i in keep])
 
 
-def _introduced(index: LoadedIndex, passage: Passage, score: float, expanded: set[str]) -> list[_Group]:
-    """What the passage's last sentence introduces, when it ends with a colon: the items of its
-    list, or the headings of the sections right below it (adds the list to `expanded`)."""
+def _is_lead_in(index: LoadedIndex, passage: Passage) -> bool:
+    """The passage ends with a colon introducing its list or the sections right below it."""
     if passage.kind != "paragraph" or not passage.text.rstrip().endswith(":"):
+        return False
+    return passage.list_id in index.lists or bool(index.subsections(passage))
+
+
+def _introduced(index: LoadedIndex, passage: Passage, score: float) -> list[_Group]:
+    """What a lead-in introduces: the items of its list, or the headings of the sections right
+    below it, each its own group; nothing for a passage that is not a lead-in."""
+    if not _is_lead_in(index, passage):
         return []
     if passage.list_id in index.lists:
-        expanded.add(passage.list_id)
         return [g for g in _list_groups(index.lists[passage.list_id], score) if g.list_item]
     return [_Group(first, score, [], heading=heading) for heading, first in index.subsections(passage)]
 
