@@ -27,13 +27,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 from reembed import COUNTRIES, TOPICS, write_corpus  # noqa: E402
 from vector_search import rss_mb  # noqa: E402
 
-from bot.answerer import Answerer  # noqa: E402
+from bot.answering.answerer import Answerer  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.engine import make_retriever  # noqa: E402
+from bot.wiring import make_retriever  # noqa: E402
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
-from embeddings.index_files import load_index  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
-from embeddings.splitter import SplitterSettings  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from embeddings.index.loaded import load_index  # noqa: E402
+from embeddings.ingest.splitter import SplitterSettings  # noqa: E402
 
 MB = 1024 * 1024
 
@@ -43,7 +43,7 @@ def loaded_index_bytes(index_dir: Path) -> int:
     still holds the memory the build used, which would hide it)."""
     code = (
         "import sys; sys.path.insert(0, sys.argv[2]); from vector_search import rss_mb; "
-        "from embeddings.index_files import load_index; "
+        "from embeddings.index.loaded import load_index; "
         "before = rss_mb(); index = load_index(__import__('pathlib').Path(sys.argv[1])).warm(); "
         "print(round((rss_mb() - before) * 2**20))"
     )

@@ -31,11 +31,11 @@ STEPS = ("imports", "model load", "index load", "answer")
 def probe(config: Path) -> None:
     """Run in a fresh process: the steps of `policybot ask`, each timed; prints JSON."""
     clock = {"start": time.perf_counter()}
-    from bot.answerer import Answerer
+    from bot.answering.answerer import Answerer
     from bot.config import load_settings
-    from bot.engine import load_embedder, make_retriever
-    from bot.render import render_text
-    from embeddings.index_files import load_index
+    from bot.render.terminal import render_text
+    from bot.wiring import load_embedder, make_retriever
+    from embeddings.index.loaded import load_index
 
     settings = load_settings(config)
     if settings.backend == "torch":

@@ -20,11 +20,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bot.answering.evaluation import load_eval_set  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.engine import build_answerer  # noqa: E402
-from bot.evaluation import load_eval_set  # noqa: E402
+from bot.wiring import build_answerer  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

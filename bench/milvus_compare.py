@@ -24,9 +24,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.vector_search import DIM, recall, synthetic  # noqa: E402
-from embeddings.milvus_store import MilvusVectors  # noqa: E402
-from embeddings.vector_index import VectorIndex, VectorIndexSettings  # noqa: E402
-from embeddings.vector_store import StoreSettings  # noqa: E402
+from embeddings.vectors.base import StoreSettings  # noqa: E402
+from embeddings.vectors.faiss import VectorIndex, VectorIndexSettings  # noqa: E402
+from embeddings.vectors.milvus import MilvusVectors  # noqa: E402
 
 K = 10
 MIN_RECALL = 0.95

@@ -4,7 +4,7 @@ Reproduce with:  .venv/bin/python bench/onnx_backends.py [--rounds 5]
 Texts: the evaluation-set questions plus every passage (with its heading path) and sentence of
 the shipped knowledge, as indexing embeds them; every backend embeds the same texts in each
 round (interleaved), and figures are medians over the rounds. "1 question" is the time to embed
-one question alone (what an answer waits for). hit@1 and abstention come from bot/evaluation.py
+one question alone (what an answer waits for). hit@1 and abstention come from bot/answering/evaluation.py
 over an index built with each backend; "int8 queries / torch index" asks int8-embedded questions
 of the torch-built index (which the bot refuses, see README "backend").
 """
@@ -23,15 +23,15 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.answerer import Answerer  # noqa: E402
+from bot.answering.answerer import Answerer  # noqa: E402
+from bot.answering.evaluation import EvalReport, evaluate, load_eval_set  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
-from bot.engine import build_answerer, make_retriever  # noqa: E402
-from bot.evaluation import EvalReport, evaluate, load_eval_set  # noqa: E402
-from embeddings.documents import scan_knowledge  # noqa: E402
+from bot.wiring import build_answerer, make_retriever  # noqa: E402
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
-from embeddings.index_files import load_index  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
-from embeddings.splitter import split_document  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from embeddings.index.loaded import load_index  # noqa: E402
+from embeddings.ingest.documents import scan_knowledge  # noqa: E402
+from embeddings.ingest.splitter import split_document  # noqa: E402
 
 EVAL_SET = ROOT / "tests" / "data" / "eval.yaml"
 

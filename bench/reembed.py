@@ -19,10 +19,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from embeddings.documents import read_document  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
-from embeddings.splitter import SplitterSettings, split_document  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from embeddings.ingest.documents import read_document  # noqa: E402
+from embeddings.ingest.splitter import SplitterSettings, split_document  # noqa: E402
 
 COUNTRIES = [
     "Germany",

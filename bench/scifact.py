@@ -30,10 +30,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
-from embeddings.index_files import load_index  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from embeddings.index.loaded import load_index  # noqa: E402
+from embeddings.ingest.splitter import SplitterSettings  # noqa: E402
 from embeddings.retrieval import MODES, Retriever  # noqa: E402
-from embeddings.splitter import SplitterSettings  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "datasets" / "scifact" / "scifact.zip"
 PUBLISHED = {"dense": 0.645, "lexical": 0.687}

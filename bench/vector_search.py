@@ -34,7 +34,7 @@ sys.path.insert(0, str(ROOT))
 from bench.reembed import COUNTRIES, seed_sentences, vary  # noqa: E402
 from bench.scifact import DATA, load  # noqa: E402
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
-from embeddings.vector_index import VectorIndex, VectorIndexSettings  # noqa: E402
+from embeddings.vectors.faiss import VectorIndex, VectorIndexSettings  # noqa: E402
 
 DIM = 384
 CACHE = Path(tempfile.gettempdir()) / "policybot-bench"

@@ -125,15 +125,15 @@ def _setup_logging(verbose: bool) -> None:
 
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.engine import load_embedder
-    from bot.gate import EvaluationGate
+    from bot.answering.gate import EvaluationGate
+    from bot.wiring import load_embedder
 
     embedder = load_embedder(settings)
     gate = None if args.dry_run else EvaluationGate.from_settings(settings, embedder)
     status = _index_once(args, settings, embedder, gate)
     if not args.watch:
         return status
-    from embeddings.watch import watch_and_index
+    from embeddings.index.watch import watch_and_index
 
     print(f"watching {settings.knowledge_dir} for changes (Ctrl-C stops)", file=sys.stderr)
     watch_and_index(
@@ -146,8 +146,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gate: Any) -> int:
-    from embeddings.changes import format_changes
-    from embeddings.indexing import build_index
+    from embeddings.index.build import build_index
+    from embeddings.index.changes import format_changes
 
     bar = _ProgressBar()
     try:
@@ -186,9 +186,10 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
 
 def _record_published(settings: Settings) -> None:
     """Tell replicas sharing a state database (`state.url`) which version to serve: the one in index/CURRENT."""
-    from bot.database import StateUnavailable
-    from bot.state import record_published_version, shared_database
-    from embeddings.index_files import current_version_name
+    from bot.state.connect import shared_database
+    from bot.state.database import StateUnavailable
+    from bot.state.published import record_published_version
+    from embeddings.index.loaded import current_version_name
 
     version = current_version_name(settings.index_dir)
     if version is None:
@@ -210,8 +211,8 @@ def _record_published(settings: Settings) -> None:
 
 
 def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.changes import format_changes
-    from embeddings.index_files import read_changes
+    from embeddings.index.changes import format_changes
+    from embeddings.index.loaded import read_changes
 
     entries = read_changes(settings.index_dir, max(args.n, 1))
     if not entries:
@@ -222,9 +223,9 @@ def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.answerer import QuestionError, check_question
-    from bot.engine import build_answerer
-    from bot.render import render_text
+    from bot.answering.answerer import QuestionError, check_question
+    from bot.render.terminal import render_text
+    from bot.wiring import build_answerer
 
     try:
         check_question(args.question, settings.answer.max_question_chars)  # before the slow model load
@@ -240,8 +241,8 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.engine import build_answerer, start_reloader
     from bot.repl import run_repl, stream_reader, terminal_reader
+    from bot.wiring import build_answerer, start_reloader
 
     answerer = build_answerer(settings)
     reloader = start_reloader(answerer, settings)
@@ -255,8 +256,8 @@ def cmd_repl(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.engine import build_answerer
-    from bot.evaluation import evaluate, format_report, load_eval_set
+    from bot.answering.evaluation import evaluate, format_report, load_eval_set
+    from bot.wiring import build_answerer
 
     cases = load_eval_set(args.set)
     report = evaluate(build_answerer(settings), cases)
@@ -282,7 +283,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.index_files import current_version_dir
+    from embeddings.index.loaded import current_version_dir
 
     if current_version_dir(settings.index_dir) is None:
         print(f"No index in {settings.index_dir} yet: building it from {settings.knowledge_dir}.", file=sys.stderr)
@@ -304,8 +305,8 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.feedback import FeedbackStore, export_candidates, format_report
-    from bot.state import configured_url, open_database
+    from bot.state.connect import configured_url, open_database
+    from bot.state.feedback import FeedbackStore, export_candidates, format_report
 
     url, _, _ = configured_url(settings)
     if url.dialect == "sqlite" and not Path(url.target).is_file():
@@ -327,7 +328,7 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.adding import add_document
+    from embeddings.ingest.add import add_document
 
     given = {"title": args.title, "publisher": args.publisher, "country": args.country, "date": args.date}
     metadata = {k: v for k, v in {**given, "version": args.doc_version}.items() if v}
@@ -349,8 +350,8 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.sources import format_sources, summarize
-    from embeddings.index_files import load_index
+    from bot.render.document_list import format_sources, summarize
+    from embeddings.index.loaded import load_index
 
     index = load_index(settings.index_dir)
     summaries = summarize(index.passages.values())

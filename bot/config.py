@@ -15,10 +15,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from embeddings.embedder import embedding_name
 from embeddings.errors import PolicyBotError
-from embeddings.readers import MB, ReadLimits
-from embeddings.splitter import SplitterSettings
-from embeddings.vector_index import VectorIndexSettings
-from embeddings.vector_store import StoreSettings
+from embeddings.ingest.readers import MB, ReadLimits
+from embeddings.ingest.splitter import SplitterSettings
+from embeddings.vectors.base import StoreSettings
+from embeddings.vectors.faiss import VectorIndexSettings
 
 DEFAULT_CONFIG = Path("config.yaml")
 CONFIG_ENV = "POLICYBOT_CONFIG"

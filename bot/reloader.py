@@ -9,9 +9,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from bot.config import Settings
-from embeddings.changes import format_changes
 from embeddings.errors import IndexError_
-from embeddings.index_files import check_compatible, current_version_name, load_version, version_changes
+from embeddings.index.changes import format_changes
+from embeddings.index.loaded import check_compatible, current_version_name, load_version, version_changes
 from embeddings.retrieval import Retriever
 
 log = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.answer import Answer
-from bot.answerer import Answerer, QuestionError
-from bot.render import render_sources, render_text
+from bot.answering.answer import Answer
+from bot.answering.answerer import Answerer, QuestionError
+from bot.render.terminal import render_sources, render_text
 
 HELP = """Type a question and press Enter. Commands:
   :sources   show the full passages behind the last answer

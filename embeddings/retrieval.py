@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from embeddings.embedder import Embedder
-from embeddings.index_files import LoadedIndex
+from embeddings.index.loaded import LoadedIndex
 from embeddings.passage import Passage
 
 MODES = ("dense", "lexical", "hybrid")

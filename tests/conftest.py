@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.answerer import Answerer
+from bot.answering.answerer import Answerer
 from bot.config import Settings, load_settings
-from bot.engine import build_answerer
+from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
-from embeddings.indexing import build_index
+from embeddings.index.build import build_index
 from tests.postgres_fixtures import *  # noqa: F403  (a real PostgreSQL server, state database URLs)
-from tests.slack_fixtures import *  # noqa: F403  (fake Slack fixtures for every test module)
+from tests.slack.fixtures import *  # noqa: F403  (fake Slack fixtures for every test module)
 
 ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE = ROOT / "knowledge"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.answerer import Answerer
+from bot.answering.answerer import Answerer
 from bot.cli import main
 from bot.repl import run_repl
 from tests.conftest import write_config
@@ -118,7 +118,7 @@ def test_repl_answers_shows_sources_and_survives_bad_input(answerer: Answerer) -
 
 @pytest.mark.slow
 def test_repl_and_ask_print_the_same_answer(answerer: Answerer) -> None:
-    from bot.render import render_text
+    from bot.render.terminal import render_text
 
     question = "What does the strategic plan say about federal procurement?"
     assert render_text(answerer.ask(question)) in repl_transcript(answerer, [question])

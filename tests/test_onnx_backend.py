@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from bot.config import ConfigError, Settings, load_settings
-from bot.engine import build_answerer
+from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.errors import IndexError_
 

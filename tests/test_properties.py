@@ -10,13 +10,13 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.answer import Answer
-from bot.answerer import Answerer, QuestionError
+from bot.answering.answer import Answer
+from bot.answering.answerer import Answerer, QuestionError
 from bot.config import ConfigError, Settings, load_settings
-from embeddings.documents import Document, read_document
 from embeddings.errors import DocumentError
-from embeddings.readers import Page, ReadLimits
-from embeddings.splitter import SplitterSettings, split_document
+from embeddings.ingest.documents import Document, read_document
+from embeddings.ingest.readers import Page, ReadLimits
+from embeddings.ingest.splitter import SplitterSettings, split_document
 
 FAST = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 READERS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])

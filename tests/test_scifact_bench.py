@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from embeddings.embedder import SentenceTransformerEmbedder
-from embeddings.index_files import load_index
-from embeddings.indexing import build_index
+from embeddings.index.build import build_index
+from embeddings.index.loaded import load_index
+from embeddings.ingest.splitter import SplitterSettings
 from embeddings.retrieval import Retriever
-from embeddings.splitter import SplitterSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("scifact_bench", ROOT / "bench" / "scifact.py")

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.answerer import Answerer
+from bot.answering.answerer import Answerer
 from bot.cli import main
 from bot.config import Settings
 from bot.slack.serve import SlackStartError, serve
-from tests.fakeslack import FakeSlack, dm_event, signed_post
+from tests.slack.fakeslack import FakeSlack, dm_event, signed_post
 
 pytestmark = pytest.mark.slow
 

@@ -11,11 +11,11 @@ from slack_sdk import WebClient
 from slack_sdk.http_retry import default_retry_handlers
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
-from bot.answerer import Answerer
+from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
-from bot.feedback import FeedbackStore
 from bot.slack.listeners import register
 from bot.slack.responder import Responder
+from bot.state.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 

@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.answer import Answer, Citation
-from bot.render import page_suffix, source_details
-from bot.slack.text import escape, trim_at_sentence
+from bot.answering.answer import Answer, Citation
+from bot.render.terminal import page_suffix, source_details
+from bot.slack.mrkdwn import escape, trim_at_sentence
 
 Block = dict[str, Any]
 

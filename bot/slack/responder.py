@@ -10,13 +10,13 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answer import Answer
-from bot.answerer import Answerer, QuestionError
+from bot.answering.answer import Answer
+from bot.answering.answerer import Answerer, QuestionError
 from bot.config import SlackConfig
-from bot.feedback import FeedbackStore, new_answer_id
 from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
-from bot.slack.dedupe import Claims, RecentKeys
-from bot.slack.text import escape
+from bot.slack.mrkdwn import escape
+from bot.state.claims import Claims, RecentKeys
+from bot.state.feedback import FeedbackStore, new_answer_id
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +38,7 @@ class Responder:
     answerer: Answerer
     store: FeedbackStore
     config: SlackConfig
-    recent: Claims = field(default_factory=RecentKeys)  # bot.state.SharedKeys when replicas share a database
+    recent: Claims = field(default_factory=RecentKeys)  # bot.state.claims.SharedKeys when replicas share a database
     working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
 

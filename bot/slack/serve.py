@@ -21,14 +21,15 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.answerer import Answerer
+from bot.answering.answerer import Answerer
 from bot.config import Settings
-from bot.feedback import FeedbackStore
-from bot.pending import PendingWrites
-from bot.slack.dedupe import Claims
-from bot.slack.text import escape
-from bot.slack.wsgi import EVENTS_PATH, REPLAY_WINDOW, GuardedSlackHandler
-from bot.state import SharedKeys, open_database, published_version
+from bot.slack.http_server import EVENTS_PATH, REPLAY_WINDOW, GuardedSlackHandler
+from bot.slack.mrkdwn import escape
+from bot.state.claims import Claims, SharedKeys
+from bot.state.connect import open_database
+from bot.state.feedback import FeedbackStore
+from bot.state.pending import PendingWrites
+from bot.state.published import published_version
 from embeddings.errors import PolicyBotError
 
 log = logging.getLogger(__name__)
@@ -166,14 +167,14 @@ def serve(
     pending = PendingWrites(settings.state.pending_file) if db.dialect == "postgresql" else None
     store = FeedbackStore(db, pending)
     if answerer_factory is None:
-        from bot.engine import build_answerer
+        from bot.wiring import build_answerer
 
         answerer_factory = build_answerer
     answerer = answerer_factory(settings)
     shared: dict[str, Any] = {"recent": SharedKeys(db, "event", EVENT_CLAIM_SECONDS)} if db.shared else {}
     app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret, **shared)
     stop = stop or threading.Event()
-    from bot.engine import start_reloader
+    from bot.wiring import start_reloader
 
     reloader = start_reloader(
         answerer,

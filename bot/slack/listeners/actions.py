@@ -8,8 +8,6 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.feedback import HELPFUL as HELPFUL_VOTE
-from bot.feedback import NOT_HELPFUL as NOT_HELPFUL_VOTE
 from bot.slack.blocks import (
     APOLOGY,
     FEEDBACK_MODAL,
@@ -21,6 +19,8 @@ from bot.slack.blocks import (
     without_actions,
 )
 from bot.slack.responder import Responder
+from bot.state.feedback import HELPFUL as HELPFUL_VOTE
+from bot.state.feedback import NOT_HELPFUL as NOT_HELPFUL_VOTE
 
 log = logging.getLogger(__name__)
 

@@ -8,8 +8,8 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.slack.blocks import notice_blocks
+from bot.slack.mrkdwn import question_text
 from bot.slack.responder import Responder
-from bot.slack.text import question_text
 
 log = logging.getLogger(__name__)
 

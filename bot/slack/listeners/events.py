@@ -13,8 +13,8 @@ from typing import Any
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 from slack_sdk import WebClient
 
+from bot.slack.mrkdwn import mentions, question_text
 from bot.slack.responder import Responder
-from bot.slack.text import mentions, question_text
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,91 @@
+"""The WSGI front of `serve --http`: a request reaches bolt only if it is small, signed, fresh and new.
+
+Bolt's own adapter reads whatever Content-Length says into memory and answers a body that is not
+JSON with a 500 and a stack trace. This guard, in front of it:
+
+- refuses a body over `max_body` bytes with 413 before reading it (and a bad length with 400);
+- refuses a bad or missing signature, or a timestamp over 5 minutes off, with 401;
+- acknowledges a replay (the same signed request again) with 200 and does nothing with it;
+- answers a signed body that bolt cannot parse with 400, logged in one line.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from slack_bolt import App
+from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_sdk.signature import SignatureVerifier
+
+from bot.state.claims import Claims, RecentKeys
+
+log = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; a modal submission at most some tens of KB
+REPLAY_WINDOW = 6 * 60  # a signature is remembered a little longer than the 5 minutes its timestamp is valid
+
+StartResponse = Callable[..., Any]
+
+
+class GuardedSlackHandler:
+    """A WSGI app: the checks above, then bolt's `SlackRequestHandler`."""
+
+    def __init__(
+        self,
+        app: App,
+        signing_secret: str,
+        path: str = EVENTS_PATH,
+        max_body: int = MAX_BODY_BYTES,
+        seen: Claims | None = None,
+    ) -> None:
+        if not signing_secret:
+            raise ValueError("HTTP mode needs the signing secret to check requests")
+        self.bolt = SlackRequestHandler(app, path)
+        self.path = path
+        self.max_body = max_body
+        self.verifier = SignatureVerifier(signing_secret)
+        self.seen = seen or RecentKeys(
+            ttl=REPLAY_WINDOW, size=200_000
+        )  # SharedKeys when replicas share a database
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != self.path:
+            return self.bolt(environ, start_response)  # 404
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or "")
+        except ValueError:
+            return _reply(start_response, 411 if not environ.get("CONTENT_LENGTH") else 400, "Content-Length needed")
+        if length < 0:
+            return _reply(start_response, 400, "Bad Content-Length")
+        if length > self.max_body:
+            log.info("refused a %d-byte request (limit %d)", length, self.max_body)
+            return _reply(start_response, 413, "Request body too large")  # HTTP/1.0: the connection then closes
+        body = environ["wsgi.input"].read(length)
+        if len(body) != length:
+            return _reply(start_response, 400, "Truncated body")
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE")
+        if not self.verifier.is_valid(body, timestamp, signature):
+            return _reply(start_response, 401, "Invalid request")
+        if not self.seen.claim(str(signature)):  # only verified signatures are remembered
+            log.info("ignored a replayed request (same signature)")
+            return _reply(start_response, 200, "", no_retry=True)
+        environ["wsgi.input"] = io.BytesIO(body)
+        try:
+            return self.bolt(environ, start_response)
+        except Exception as exc:  # bolt parses the body before dispatching: not UTF-8, not JSON, not an object
+            log.warning("a signed Slack request could not be parsed (%s); answered 400", type(exc).__name__)
+            return _reply(start_response, 400, "Bad Request")
+
+
+def _reply(start_response: StartResponse, status: int, text: str, no_retry: bool = False) -> list[bytes]:
+    reasons = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 411: "Length Required", 413: "Content Too Large"}
+    headers = [("Content-Type", "text/plain; charset=utf-8"), ("Content-Length", str(len(text.encode())))]
+    if no_retry:
+        headers.append(("X-Slack-No-Retry", "1"))
+    start_response(f"{status} {reasons[status]}", headers)
+    return [text.encode()]

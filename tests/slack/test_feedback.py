@@ -1,0 +1,95 @@
+"""Feedback is kept and comes back as a report and as evaluation-set candidates."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.answering.answer import Answer, Citation, Quote
+from bot.answering.evaluation import load_eval_set
+from bot.cli import main
+from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore, export_candidates
+from embeddings.passage import Passage
+
+
+def answer(question: str) -> Answer:
+    p = Passage(
+        id=1,
+        key="us.md#3",
+        doc="us.md",
+        title="Key Policies",
+        section=("Energy",),
+        text="Energy policy is central.",
+        source="https://example.org",
+        position=3,
+    )
+    return Answer(question, (Quote(p.text, 1),), (Citation(1, p, 0.7),), abstained=False, index_version="v7")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> FeedbackStore:
+    store = FeedbackStore(tmp_path / "var" / "feedback.sqlite3")
+    for answer_id, question in (("a1", "What about energy?"), ("a2", "Who pays for R&D?")):
+        store.record_answer(
+            answer_id, answer(question), [], user="U1", channel="C1", thread_ts="1.0", message_ts=answer_id
+        )
+    store.record_vote("a1", "U1", "C1", HELPFUL)
+    store.record_vote("a2", "U1", "C1", NOT_HELPFUL)
+    store.record_vote("a2", "U2", "C1", NOT_HELPFUL)
+    store.record_correction("a2", "U2", "The federal agencies and industry", "Key Policies > Objectives")
+    return store
+
+
+def test_a_vote_keeps_question_answer_passages_index_user_channel_and_time(store: FeedbackStore) -> None:
+    first = store.votes()[0]
+    assert first["question"] == "What about energy?" and first["answer"] == "Energy policy is central. [1]"
+    assert (first["passage_ids"], first["index_version"], first["user"], first["channel"]) == (
+        ["us.md#3"],
+        "v7",
+        "U1",
+        "C1",
+    )
+    assert first["vote"] == "helpful" and first["created"].startswith("20")
+
+
+def test_changing_a_vote_replaces_it(store: FeedbackStore) -> None:
+    store.record_vote("a1", "U1", "C1", NOT_HELPFUL)
+    report = store.report()
+    assert (report.helpful, report.not_helpful) == (0, 3)
+
+
+def test_votes_on_unknown_answers_are_refused(store: FeedbackStore) -> None:
+    assert store.record_vote("nope", "U1", "C1", HELPFUL) is False
+    assert store.record_correction("a1", "U1", "  ", "") is False
+
+
+def test_feedback_report_lists_counts_worst_questions_and_corrections(
+    store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text(f"slack:\n  feedback_db: {store.path}\n")
+    assert main(["--config", str(config), "feedback"]) == 0
+    out = capsys.readouterr().out
+    assert "Answers posted in Slack: 2" in out and "Votes: 1 helpful, 2 not helpful" in out
+    assert "    2  Who pays for R&D?" in out
+    assert "right answer: The federal agencies and industry" in out
+
+
+def test_corrections_export_as_evaluation_candidates(
+    store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config, exported = tmp_path / "config.yaml", tmp_path / "candidates.yaml"
+    config.write_text(f"slack:\n  feedback_db: {store.path}\n")
+    assert main(["--config", str(config), "feedback", "--export", str(exported)]) == 0
+    [case] = load_eval_set(exported)
+    assert (case.question, case.expect) == ("Who pays for R&D?", "The federal agencies and industry")
+    assert export_candidates(store.report()) == exported.read_text()
+
+
+def test_feedback_without_a_database_says_there_is_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "config.yaml"
+    config.write_text("slack:\n  feedback_db: fb.sqlite3\n")
+    assert main(["--config", str(config), "feedback"]) == 0
+    assert "No feedback yet" in capsys.readouterr().err
+    assert not (tmp_path / "fb.sqlite3").exists()
