@@ -32,9 +32,12 @@ BENCH_ARGS ?=
 bench: $(STAMP)
 	$(BIN)/python bench/report.py $(BENCH_ARGS)
 
+# Lint, format check, types, then the import contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
 	$(BIN)/ruff check bot embeddings tests bench
+	$(BIN)/ruff format --check bot embeddings tests bench
 	$(BIN)/mypy bot embeddings
+	$(BIN)/lint-imports --no-cache
 
 clean:
 	rm -rf $(VENV) index var .pytest_cache .mypy_cache .ruff_cache
