@@ -34,8 +34,8 @@ bench: $(STAMP)
 
 # Lint, format check, types, then the import contracts in pyproject.toml ([tool.importlinter]).
 lint: $(STAMP)
-	$(BIN)/ruff check bot embeddings tests bench
-	$(BIN)/ruff format --check bot embeddings tests bench
+	$(BIN)/ruff check bot embeddings tests bench .ci
+	$(BIN)/ruff format --check bot embeddings tests bench .ci
 	$(BIN)/mypy bot embeddings
 	$(BIN)/lint-imports --no-cache
 
