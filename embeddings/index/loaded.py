@@ -32,12 +32,12 @@ from typing import Any
 import numpy as np
 
 from embeddings.atomic import atomic_write_text, fsync_path
-from embeddings.errors import IndexError_
+from embeddings.errors import IndexError_, VectorStoreUnavailable
 from embeddings.index import acronyms
 from embeddings.index.lexical import LexicalIndex
 from embeddings.index.passage_store import read_passages, write_passages
 from embeddings.passage import Passage
-from embeddings.vectors.base import TOKEN_ENV, StoreSettings, VectorStore, VectorStoreUnavailable
+from embeddings.vectors.base import TOKEN_ENV, StoreSettings, VectorStore
 from embeddings.vectors.faiss import VectorIndex, VectorIndexSettings
 
 log = logging.getLogger(__name__)

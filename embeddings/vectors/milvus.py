@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from embeddings.errors import IndexError_
-from embeddings.vectors.base import SETTING, TOKEN_ENV, StoreSettings, VectorStoreUnavailable
+from embeddings.errors import IndexError_, VectorStoreUnavailable
+from embeddings.vectors.base import SETTING, TOKEN_ENV, StoreSettings
 
 log = logging.getLogger(__name__)
 

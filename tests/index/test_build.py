@@ -22,10 +22,11 @@ from bot.config import Settings
 from bot.reloader import IndexReloader
 from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.errors import IndexLocked
 from embeddings.index.build import build_index
 from embeddings.index.changes import format_changes
 from embeddings.index.loaded import current_version_name, load_index, read_changes
-from embeddings.index.lock import IndexLocked, index_lock
+from embeddings.index.lock import index_lock
 from embeddings.index.watch import watch_and_index
 from embeddings.ingest.splitter import SplitterSettings
 from tests.conftest import EVAL_SET, ROOT, FakeEmbedder
