@@ -189,7 +189,7 @@ def _record_published(settings: Settings) -> None:
     from bot.state.connect import shared_database
     from bot.state.database import StateUnavailable
     from bot.state.published import record_published_version
-    from embeddings.index.loaded import current_version_name
+    from embeddings.index.versions import current_version_name
 
     version = current_version_name(settings.index_dir)
     if version is None:
@@ -211,8 +211,7 @@ def _record_published(settings: Settings) -> None:
 
 
 def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.index.changes import format_changes
-    from embeddings.index.loaded import read_changes
+    from embeddings.index.changes import format_changes, read_changes
 
     entries = read_changes(settings.index_dir, max(args.n, 1))
     if not entries:
@@ -283,7 +282,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.index.loaded import current_version_dir
+    from embeddings.index.versions import current_version_dir
 
     if current_version_dir(settings.index_dir) is None:
         print(f"No index in {settings.index_dir} yet: building it from {settings.knowledge_dir}.", file=sys.stderr)

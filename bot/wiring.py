@@ -6,7 +6,8 @@ from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.reloader import IndexReloader, OnSwitch, VersionSource
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
-from embeddings.index.loaded import LoadedIndex, check_compatible, load_index
+from embeddings.index.loaded import LoadedIndex, load_index
+from embeddings.index.meta import check_compatible
 from embeddings.retrieval import Retriever
 
 

@@ -40,3 +40,9 @@ class VectorStoreUnavailable(PolicyBotError):
 
 class ModelError(PolicyBotError):
     """The embedding model could not be loaded."""
+
+
+def last_line(exc: BaseException) -> str:
+    """The last line of an exception's text (FAISS and SQLite end with the cause), for one-line messages."""
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__

@@ -26,18 +26,10 @@ from embeddings.embedder import Embedder
 from embeddings.errors import DocumentError, IndexError_
 from embeddings.index import acronyms
 from embeddings.index.changes import describe_changes
-from embeddings.index.loaded import (
-    FORMAT_VERSION,
-    IndexMeta,
-    LoadedIndex,
-    check_compatible,
-    current_version_name,
-    discard_version,
-    load_index,
-    publish,
-    write_version,
-)
+from embeddings.index.loaded import LoadedIndex, load_index
 from embeddings.index.lock import index_lock
+from embeddings.index.meta import FORMAT_VERSION, IndexMeta, check_compatible
+from embeddings.index.versions import current_version_name, discard_version, publish, write_version
 from embeddings.ingest.documents import Document, ReadLimits, scan_knowledge
 from embeddings.ingest.splitter import SplitterSettings, split_document
 from embeddings.passage import Passage, content_hash

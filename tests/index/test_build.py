@@ -24,9 +24,10 @@ from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.errors import IndexLocked
 from embeddings.index.build import build_index
-from embeddings.index.changes import format_changes
-from embeddings.index.loaded import current_version_name, load_index, read_changes
+from embeddings.index.changes import format_changes, read_changes
+from embeddings.index.loaded import load_index
 from embeddings.index.lock import index_lock
+from embeddings.index.versions import current_version_name
 from embeddings.index.watch import watch_and_index
 from embeddings.ingest.splitter import SplitterSettings
 from tests.conftest import EVAL_SET, ROOT, FakeEmbedder
@@ -194,7 +195,7 @@ KILL_TARGET = """
 import os, sys, time
 from pathlib import Path
 from embeddings import atomic
-from embeddings.index import loaded as index_files
+from embeddings.index import versions
 from embeddings.index.build import build_index
 from embeddings.ingest.splitter import SplitterSettings
 from tests.conftest import FakeEmbedder
@@ -205,7 +206,7 @@ class SlowEmbedder(FakeEmbedder):
         time.sleep(0.003 * len(texts))
         return super().embed(texts, progress)
 
-write_passages, fsync_path = index_files.write_passages, atomic.fsync_path
+write_passages, fsync_path = versions.write_passages, atomic.fsync_path
 def slow_rows(path, rows):
     def each():
         for row in rows:
@@ -215,7 +216,7 @@ def slow_rows(path, rows):
 def slow_fsync(path):
     time.sleep(0.01)
     fsync_path(path)
-index_files.write_passages, index_files.fsync_path, atomic.fsync_path = slow_rows, slow_fsync, slow_fsync
+versions.write_passages, versions.fsync_path, atomic.fsync_path = slow_rows, slow_fsync, slow_fsync
 print("ready", flush=True)
 # One build per input line, each in a forked child (imports are paid once); report its pid and fate.
 for line in sys.stdin:

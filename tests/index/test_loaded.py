@@ -8,9 +8,11 @@ from pathlib import Path
 import pytest
 
 from embeddings.errors import IndexError_
-from embeddings.index import loaded as index_files
+from embeddings.index import versions
 from embeddings.index.build import build_index
-from embeddings.index.loaded import check_compatible, current_version_dir, load_index
+from embeddings.index.loaded import load_index
+from embeddings.index.meta import FORMAT_VERSION, check_compatible
+from embeddings.index.versions import current_version_dir
 from embeddings.ingest.splitter import SplitterSettings
 from tests.conftest import FakeEmbedder
 
@@ -27,7 +29,7 @@ def test_index_round_trip_keeps_passages_vectors_and_metadata(
     assert index.meta.model == "fake-hash" and index.meta.dimension == 64
     assert index.meta.splitter == {"max_chars": 1200, "min_chars": 1}
     meta = json.loads((index.path / "meta.json").read_text())
-    assert meta["format_version"] == index_files.FORMAT_VERSION
+    assert meta["format_version"] == FORMAT_VERSION
     first = next(iter(index.passages.values()))
     scores, ids = index.vectors.search(fake_embedder.embed([first.context_text()]), 1)
     assert int(ids[0][0]) == first.id and scores[0][0] == pytest.approx(1.0, abs=1e-5)
@@ -138,7 +140,7 @@ def test_a_crash_while_writing_leaves_the_previous_index_serving(
     def crash(*args: object, **kwargs: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(index_files, "write_passages", crash)
+    monkeypatch.setattr(versions, "write_passages", crash)
     with pytest.raises(IndexError_, match=r"No space left on device.*still serves"):
         build_index(knowledge_copy, tmp_path / "index", FakeEmbedder(), SPLIT)
     after = load_index(tmp_path / "index")
@@ -163,8 +165,8 @@ def test_old_versions_are_pruned(knowledge_copy: Path, tmp_path: Path) -> None:
     for i in range(4):
         (knowledge_copy / "note.txt").write_text(f"Version {i} of a note about tariffs.")
         build_index(knowledge_copy, tmp_path / "index", FakeEmbedder(), SPLIT)
-    versions = list((tmp_path / "index" / "versions").iterdir())
-    assert len(versions) == index_files.KEEP_VERSIONS
+    folders = list((tmp_path / "index" / "versions").iterdir())
+    assert len(folders) == versions.KEEP_VERSIONS
     assert any("Version 3" in p.text for p in load_index(tmp_path / "index").passages.values())
 
 
@@ -185,5 +187,5 @@ def test_an_older_format_with_valid_vectors_is_upgraded_without_reembedding(
     report = build_index(knowledge_copy, tmp_path / "index", again, SPLIT)
     assert again.embedded == [] and report.unchanged == 9 and report.published
     upgraded = load_index(tmp_path / "index")
-    assert upgraded.meta.format_version == index_files.FORMAT_VERSION
+    assert upgraded.meta.format_version == FORMAT_VERSION
     assert upgraded.meta.acronyms["AMP"] == "Advanced Manufacturing Partnership"

@@ -19,7 +19,9 @@ from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.errors import IndexError_, VectorStoreUnavailable
 from embeddings.index.build import IndexReport, build_index
-from embeddings.index.loaded import MILVUS_FILE, current_version_dir, load_index
+from embeddings.index.loaded import load_index
+from embeddings.index.milvus_collections import MILVUS_FILE
+from embeddings.index.versions import current_version_dir
 from embeddings.vectors.base import StoreSettings
 from embeddings.vectors.milvus import has_collection
 from tests.answering.test_extra_knowledge import build_extra_knowledge
