@@ -20,6 +20,7 @@ import logging
 import shutil
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +38,7 @@ from embeddings.vectors.faiss import VectorIndex, VectorIndexSettings
 
 log = logging.getLogger(__name__)
 
+OnPublished = Callable[[str], None]  # told the version just published (replicas follow what it records)
 KEEP_VERSIONS = 3
 STALE_TEMP_SECONDS = 3600
 
@@ -103,11 +105,16 @@ def write_version(
     return final
 
 
-def publish(index_dir: Path, version: str, store: StoreSettings | None = None) -> None:
-    """Make `version` the one readers load, log its change digest, and prune old versions."""
+def publish(
+    index_dir: Path, version: str, store: StoreSettings | None = None, on_published: OnPublished | None = None
+) -> None:
+    """Make `version` the one readers load, log its change digest, prune old versions, then tell
+    `on_published` (which records it where replicas sharing a state database look)."""
     atomic_write_text(index_dir / "CURRENT", version + "\n")
     log_change(index_dir, index_dir / "versions" / version)
     _prune(index_dir / "versions", keep=version, store=store)
+    if on_published is not None:
+        on_published(version)
 
 
 def _prune(versions: Path, keep: str, store: StoreSettings | None = None) -> None:

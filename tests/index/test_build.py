@@ -349,3 +349,32 @@ def test_watch_mode_reindexes_after_an_edit_and_keeps_going_after_a_bad_one(
         stop.set()
         watcher.join(timeout=10)
     assert not watcher.is_alive()
+
+
+def test_on_published_hears_of_each_version_once_readers_load_it(knowledge_copy: Path, tmp_path: Path) -> None:
+    index = tmp_path / "index"
+    current: list[str | None] = []
+    first = build_index(knowledge_copy, index, FakeEmbedder(), SPLIT, on_published=lambda v: current.append(v))
+    assert current == [first.version] == [current_version_name(index)]
+    build_index(knowledge_copy, index, FakeEmbedder(), SPLIT, dry_run=True, on_published=current.append)
+    assert current == [first.version]  # a dry run publishes nothing
+    build_index(knowledge_copy, index, FakeEmbedder(), SPLIT, on_published=current.append)
+    assert current == [first.version] * 2  # up to date: told again, so a failed record is made now
+
+
+def test_on_published_hears_nothing_of_a_refused_version_or_an_empty_knowledge_folder(
+    knowledge_copy: Path, tmp_path: Path
+) -> None:
+    told: list[str] = []
+    refused = build_index(
+        knowledge_copy,
+        tmp_path / "index",
+        FakeEmbedder(),
+        SPLIT,
+        gate=lambda _: (False, "worse"),
+        on_published=told.append,
+    )
+    assert refused.kept_aside is not None and told == []
+    (tmp_path / "empty").mkdir()
+    empty = build_index(tmp_path / "empty", tmp_path / "index2", FakeEmbedder(), SPLIT, on_published=told.append)
+    assert empty.published and told == []
