@@ -204,9 +204,6 @@ class MilvusVectors:
             matrix[row] = found[int(pid)]
         return matrix
 
-    def drop(self) -> None:
-        self._conn.call("drop a collection", lambda c: c.drop_collection(self.collection))
-
 
 def _insert(client: Any, collection: str, rows: list[dict[str, Any]]) -> Any:
     return client.insert(collection, rows)
