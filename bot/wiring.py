@@ -87,8 +87,9 @@ def index_knowledge(
     force: bool = False,
     progress: Progress | None = None,
 ) -> IndexRun:
-    """Index the knowledge folder as the settings say; each publication is recorded for replicas
-    sharing a state database (what `policybot index`, `index --watch` and `policybot add` run)."""
+    """Index the knowledge folder as the settings say, recording each publication for replicas
+    sharing a state database (what `policybot index`, `index --watch` and `policybot add` run).
+    A failed record does not hide the report: the result's `replicas()` raises it."""
     run = IndexRun(IndexReport())
 
     def on_published(version: str) -> None:

@@ -38,6 +38,7 @@ class IndexMeta:
 
 
 def read_meta(version_dir: Path) -> IndexMeta:
+    """A version's meta.json; an unreadable one is named with the command that rebuilds it."""
     meta_path = version_dir / "meta.json"
     try:
         raw = json.loads(meta_path.read_text(encoding="utf-8"))

@@ -53,6 +53,7 @@ def current_version_name(index_dir: Path) -> str | None:
 
 
 def current_version_dir(index_dir: Path) -> Path | None:
+    """The published version's folder, or None when nothing (or a folder since removed) is published."""
     name = current_version_name(index_dir)
     path = index_dir / "versions" / name if name else None
     return path if path is not None and path.is_dir() else None
