@@ -146,27 +146,17 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gate: Any) -> int:
-    from embeddings.index.build import build_index
+    from bot.wiring import index_knowledge
     from embeddings.index.changes import format_changes
 
     bar = _ProgressBar()
     try:
-        report = build_index(
-            settings.knowledge_dir,
-            settings.index_dir,
-            embedder,
-            settings.splitter.settings(),
-            full=args.full,
-            progress=bar.update,
-            dry_run=args.dry_run,
-            gate=gate,
-            force=args.force,
-            limits=settings.ingest.limits(),
-            vector_index=settings.vector_index.settings(),
-            store=settings.vector_store.settings(),
+        run = index_knowledge(
+            settings, embedder, full=args.full, dry_run=args.dry_run, gate=gate, force=args.force, progress=bar.update
         )
     finally:
         bar.close()
+    report = run.report
     for problem in report.problems:
         print(f"skipped {problem}", file=sys.stderr)
     if report.rebuilt_because:
@@ -179,40 +169,14 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
     if report.kept_aside is not None:
         print("the new version was not published; fix the documents or run `policybot index --force`", file=sys.stderr)
         return 3
-    if not report.dry_run and report.documents:
-        _record_published(settings)
+    told = run.replicas()
+    if told:
+        print(told, file=sys.stderr)
     return 0 if report.documents else 1
 
 
-def _record_published(settings: Settings) -> None:
-    """Tell replicas sharing a state database (`state.url`) which version to serve: the one in index/CURRENT."""
-    from bot.state.connect import shared_database
-    from bot.state.database import StateUnavailable
-    from bot.state.published import record_published_version
-    from embeddings.index.loaded import current_version_name
-
-    version = current_version_name(settings.index_dir)
-    if version is None:
-        return
-    try:
-        db = shared_database(settings)
-        if db is None:
-            return
-        try:
-            record_published_version(db, version)
-        finally:
-            db.close()
-    except StateUnavailable as exc:
-        raise StateUnavailable(
-            f"{exc}; index {version} is published in {settings.index_dir}/CURRENT, but replicas keep serving "
-            "the one before until `policybot index` can record it"
-        ) from None
-    print(f"replicas sharing {db.url.redacted()} now serve index {version}", file=sys.stderr)
-
-
 def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.index.changes import format_changes
-    from embeddings.index.loaded import read_changes
+    from embeddings.index.changes import format_changes, read_changes
 
     entries = read_changes(settings.index_dir, max(args.n, 1))
     if not entries:
@@ -283,7 +247,7 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.index.loaded import current_version_dir
+    from embeddings.index.versions import current_version_dir
 
     if current_version_dir(settings.index_dir) is None:
         print(f"No index in {settings.index_dir} yet: building it from {settings.knowledge_dir}.", file=sys.stderr)

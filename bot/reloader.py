@@ -10,8 +10,10 @@ from pathlib import Path
 
 from bot.config import Settings
 from embeddings.errors import IndexError_
-from embeddings.index.changes import format_changes
-from embeddings.index.loaded import check_compatible, current_version_name, load_version, version_changes
+from embeddings.index.changes import format_changes, version_changes
+from embeddings.index.loaded import load_version
+from embeddings.index.meta import check_compatible
+from embeddings.index.versions import current_version_name
 from embeddings.retrieval import Retriever
 
 log = logging.getLogger(__name__)

@@ -1,12 +1,17 @@
-"""Build the answerer from settings: load the index, check it fits the model, load the model."""
+"""Build from settings: the answerer (load the index, check it fits the model, load the model) and the index."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.reloader import IndexReloader, OnSwitch, VersionSource
+from bot.state.published import tell_replicas
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
-from embeddings.index.loaded import LoadedIndex, check_compatible, load_index
+from embeddings.index.build import Gate, IndexReport, Progress, build_index
+from embeddings.index.loaded import LoadedIndex, load_index
+from embeddings.index.meta import check_compatible
 from embeddings.retrieval import Retriever
 
 
@@ -54,3 +59,58 @@ def start_reloader(
     if settings.indexing.reload_seconds <= 0:
         return None
     return reloader.start()
+
+
+@dataclass
+class IndexRun:
+    """What `index_knowledge` did: the build's report, then what replicas were told of it."""
+
+    report: IndexReport
+    told: str | None = None  # "replicas sharing ... now serve index ..."
+    failure: Exception | None = None  # the record failed; raised by `replicas()`, after the report is shown
+
+    def replicas(self) -> str | None:
+        """The line saying which version replicas now serve (None: no shared database or no
+        publication); raises the error of a record that failed."""
+        if self.failure is not None:
+            raise self.failure
+        return self.told
+
+
+def index_knowledge(
+    settings: Settings,
+    embedder: Embedder,
+    *,
+    full: bool = False,
+    dry_run: bool = False,
+    gate: Gate | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> IndexRun:
+    """Index the knowledge folder as the settings say, recording each publication for replicas
+    sharing a state database (what `policybot index`, `index --watch` and `policybot add` run).
+    A failed record does not hide the report: the result's `replicas()` raises it."""
+    run = IndexRun(IndexReport())
+
+    def on_published(version: str) -> None:
+        try:
+            run.told = tell_replicas(settings, version)
+        except Exception as exc:  # kept for `replicas()`: the report comes first, the failure last
+            run.failure = exc
+
+    run.report = build_index(
+        settings.knowledge_dir,
+        settings.index_dir,
+        embedder,
+        settings.splitter.settings(),
+        full=full,
+        progress=progress,
+        dry_run=dry_run,
+        gate=gate,
+        force=force,
+        limits=settings.ingest.limits(),
+        vector_index=settings.vector_index.settings(),
+        store=settings.vector_store.settings(),
+        on_published=on_published,
+    )
+    return run

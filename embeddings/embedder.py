@@ -83,7 +83,6 @@ class SentenceTransformerEmbedder:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = resolve_model_path(name)
         self._name = embedding_name(name, backend)
-        self._backend = backend
         self._batch_size = batch_size
         self._model: Any = None
         self._onnx: OnnxEncoder | None = None
@@ -103,10 +102,6 @@ class SentenceTransformerEmbedder:
     @property
     def dimension(self) -> int:
         return self._dimension
-
-    @property
-    def backend(self) -> str:
-        return self._backend
 
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
         """Embed `texts` in batches; `progress(n)` is called after each chunk of n texts.

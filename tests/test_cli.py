@@ -11,7 +11,8 @@ import pytest
 from bot.answering.answerer import Answerer
 from bot.cli import main
 from bot.repl import run_repl
-from tests.conftest import write_config
+from embeddings.index.versions import current_version_name
+from tests.conftest import FakeEmbedder, write_config
 
 
 def repl_transcript(answerer: Answerer, lines: list[str]) -> str:
@@ -51,6 +52,47 @@ def test_bad_config_value_stops_the_start_with_one_line(tmp_path: Path, capsys: 
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0
     assert "retrieval.top_k" in err and "'ten'" in err
+
+
+@pytest.fixture
+def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`policybot index` embeds with the fake embedder."""
+    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings: FakeEmbedder())
+
+
+@pytest.mark.usefixtures("fake_model")
+def test_index_shows_its_report_then_says_replicas_were_not_told(
+    knowledge_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    down = "state:\n  url: postgresql://policybot:secret@127.0.0.1:1/state\n"
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index", down)
+    assert main(["--config", str(config), "index"]) == 1
+    captured = capsys.readouterr()
+    version = current_version_name(tmp_path / "index")
+    assert f"9 added, 0 changed, 0 removed, 0 unchanged; 0 problems; index {version} published" in captured.out
+    assert captured.err.startswith("policybot: cannot reach the state database postgresql://policybot:***@127.0.0.1:1")
+    assert captured.err.endswith(
+        f"; index {version} is published in {tmp_path / 'index'}/CURRENT, but replicas keep serving "
+        "the one before until `policybot index` can record it\n"
+    )
+
+
+@pytest.mark.usefixtures("fake_model")
+def test_replicas_are_told_of_a_refused_version_only_when_it_is_forced(
+    knowledge_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr("bot.answering.gate.EvaluationGate.from_settings", lambda *_: lambda _: (False, "worse"))
+    shared = "state:\n  url: sqlite:///var/state.sqlite3\n"
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index", shared)
+    assert main(["--config", str(config), "index", "--dry-run"]) == 0
+    assert main(["--config", str(config), "index"]) == 3
+    assert "replicas sharing" not in capsys.readouterr().err
+    assert main(["--config", str(config), "index", "--force"]) == 0
+    version = current_version_name(tmp_path / "index")
+    assert (
+        capsys.readouterr().err
+        == f"worse\nreplicas sharing sqlite:///{tmp_path}/var/state.sqlite3 now serve index {version}\n"
+    )
 
 
 @pytest.mark.slow

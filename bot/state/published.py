@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from bot.state.database import Database
+from bot.config import Settings
+from bot.state.connect import shared_database
+from bot.state.database import Database, StateUnavailable
 
 INDEX_VERSION = "index_version"
 
@@ -24,3 +26,22 @@ def record_published_version(db: Database, version: str) -> None:
             "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated = excluded.updated",
             (INDEX_VERSION, version, datetime.now(UTC).isoformat(timespec="seconds")),
         )
+
+
+def tell_replicas(settings: Settings, version: str) -> str | None:
+    """Record `version` for replicas sharing a state database (`state.url`); the line saying so,
+    or None when no database is shared (index/CURRENT alone decides)."""
+    try:
+        db = shared_database(settings)
+        if db is None:
+            return None
+        try:
+            record_published_version(db, version)
+        finally:
+            db.close()
+    except StateUnavailable as exc:
+        raise StateUnavailable(
+            f"{exc}; index {version} is published in {settings.index_dir}/CURRENT, but replicas keep serving "
+            "the one before until `policybot index` can record it"
+        ) from None
+    return f"replicas sharing {db.url.redacted()} now serve index {version}"

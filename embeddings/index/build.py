@@ -26,18 +26,10 @@ from embeddings.embedder import Embedder
 from embeddings.errors import DocumentError, IndexError_
 from embeddings.index import acronyms
 from embeddings.index.changes import describe_changes
-from embeddings.index.loaded import (
-    FORMAT_VERSION,
-    IndexMeta,
-    LoadedIndex,
-    check_compatible,
-    current_version_name,
-    discard_version,
-    load_index,
-    publish,
-    write_version,
-)
+from embeddings.index.loaded import LoadedIndex, load_index
 from embeddings.index.lock import index_lock
+from embeddings.index.meta import FORMAT_VERSION, IndexMeta, check_compatible
+from embeddings.index.versions import OnPublished, current_version_name, discard_version, publish, write_version
 from embeddings.ingest.documents import Document, ReadLimits, scan_knowledge
 from embeddings.ingest.splitter import SplitterSettings, split_document
 from embeddings.passage import Passage, content_hash
@@ -103,19 +95,23 @@ def build_index(
     limits: ReadLimits | None = None,
     vector_index: VectorIndexSettings | None = None,
     store: StoreSettings | None = None,
+    on_published: OnPublished | None = None,
 ) -> IndexReport:
     """Index `knowledge_dir` into `index_dir`; one run at a time per index folder.
     `vector_index` picks the FAISS index kind (default: exact up to 50,000 passages, IVF above);
     `store` where the vectors go (default FAISS files; Milvus: one collection per version).
-    Vectors already stored are reused from the published version whichever store holds them."""
+    Vectors already stored are reused from the published version whichever store holds them.
+    `on_published(version)` is told under the lock, once the version is published or found up to
+    date (so a record that failed before is made again); not by a dry run, a version the gate
+    keeps aside, or an empty knowledge folder."""
     vector_index = vector_index or VectorIndexSettings()
     store = store or StoreSettings()
     args = (knowledge_dir, index_dir, embedder, splitter, full, progress)
     if dry_run:
-        return _build(*args, True, None, force, limits, vector_index, store)
+        return _build(*args, True, None, force, limits, vector_index, store, None)
     try:
         with index_lock(index_dir):
-            return _build(*args, False, gate, force, limits, vector_index, store)
+            return _build(*args, False, gate, force, limits, vector_index, store, on_published)
     except (OSError, sqlite3.Error) as exc:  # a full disk, a read-only folder: say so, the old version serves
         current = current_version_name(index_dir)
         serving = f"the published version {current} still serves" if current else "nothing was published"
@@ -139,6 +135,7 @@ def _build(
     limits: ReadLimits | None,
     vector_index: VectorIndexSettings,
     store: StoreSettings,
+    on_published: OnPublished | None,
 ) -> IndexReport:
     started = time.perf_counter()
     report = IndexReport(dry_run=dry_run)
@@ -148,6 +145,8 @@ def _build(
     for problem in report.problems:
         log.warning("skipped %s", problem)
     report.documents = len(documents)
+    if not documents:  # nothing to answer from: replicas keep serving what they have
+        on_published = None
     previous = None if full else _previous_index(index_dir, embedder, splitter, report)
     report.previous_version = previous.version if previous else ""
     fingerprint = splitter.fingerprint()
@@ -168,6 +167,8 @@ def _build(
     report.version = version
     up_to_date = previous is not None and previous.version == version and previous.meta.format_version == FORMAT_VERSION
     if dry_run or up_to_date:
+        if up_to_date and on_published is not None:  # (a dry run has none)
+            on_published(version)  # published already: told again, in case the last record failed
         report.seconds = time.perf_counter() - started
         return report
 
@@ -205,7 +206,7 @@ def _build(
             report.kept_aside = _keep_aside(index_dir, version_dir, store)
             report.seconds = time.perf_counter() - started
             return report
-    publish(index_dir, version, store)
+    publish(index_dir, version, store, on_published)
     report.published = True
     report.seconds = time.perf_counter() - started
     return report

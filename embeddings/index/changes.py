@@ -1,9 +1,16 @@
-"""A short digest of what a new index version changed: documents and sections added, edited, removed."""
+"""What each index version changed (documents and sections added, edited, removed), and the change log.
+
+Each version folder holds its digest in `changes.json`; publishing it appends that digest to
+`index/changes.jsonl`, one line per publication, newest last.
+"""
 
 from __future__ import annotations
 
+import json
+import os
 from collections import defaultdict
 from collections.abc import Iterable
+from pathlib import Path
 from typing import Any
 
 from embeddings.passage import Passage
@@ -49,3 +56,42 @@ def format_changes(entry: dict[str, Any]) -> str:
     if len(lines) == 1:
         lines.append("  no documents or sections changed")
     return "\n".join(lines)
+
+
+def write_changes(version_dir: Path, changes: dict[str, Any] | None) -> None:
+    """Write a version's digest into its folder (`{}` when there is none)."""
+    (version_dir / "changes.json").write_text(json.dumps(changes or {}, indent=2) + "\n", encoding="utf-8")
+
+
+def log_change(index_dir: Path, version_dir: Path) -> None:
+    """Append the digest of the version just published to `index/changes.jsonl`."""
+    changes_path = version_dir / "changes.json"
+    if changes_path.is_file():
+        entry = json.loads(changes_path.read_text(encoding="utf-8"))
+        with open(index_dir / "changes.jsonl", "a", encoding="utf-8") as log_file:
+            log_file.write(json.dumps({"version": version_dir.name, **entry}) + "\n")
+            log_file.flush()
+            os.fsync(log_file.fileno())
+
+
+def version_changes(version_dir: Path) -> dict[str, Any]:
+    """The change digest written with one version ({} when it has none)."""
+    try:
+        entry: dict[str, Any] = json.loads((version_dir / "changes.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {"version": version_dir.name, **entry}
+
+
+def read_changes(index_dir: Path, count: int = 1) -> list[dict[str, Any]]:
+    """The last `count` change digests, newest first."""
+    path = index_dir / "changes.jsonl"
+    if not path.is_file():
+        return []
+    entries = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            entries.append(json.loads(line))
+        except ValueError:
+            continue  # a torn last line after a crash
+    return entries[::-1][:count]

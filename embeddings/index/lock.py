@@ -12,11 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from embeddings.errors import PolicyBotError
-
-
-class IndexLocked(PolicyBotError):
-    """Another process is writing this index."""
+from embeddings.errors import IndexLocked
 
 
 @contextmanager

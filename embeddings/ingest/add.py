@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 
 from embeddings.atomic import atomic_write_text, fsync_path
-from embeddings.errors import DocumentError, PolicyBotError
+from embeddings.errors import AddError, DocumentError
 from embeddings.ingest.documents import Document, read_document
 from embeddings.ingest.download import download
 from embeddings.ingest.readers import MB, ReadLimits, sidecar_path
@@ -27,10 +27,6 @@ from embeddings.ingest.readers.sniff import HEAD_BYTES, sniff
 
 _EXTENSIONS = {"pdf": ".pdf", "html": ".html", "markdown": ".md", "text": ".txt"}
 _CONTENT_TYPES = {"text/markdown": "markdown", "text/x-markdown": "markdown", "text/plain": "text"}
-
-
-class AddError(PolicyBotError):
-    """A document could not be added; nothing was left in the knowledge folder."""
 
 
 @dataclass(frozen=True)

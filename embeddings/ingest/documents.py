@@ -29,11 +29,6 @@ class Document:
     metadata: dict[str, Any] = field(default_factory=dict)
     pages: tuple[Page, ...] = ()  # PDFs: the text of each page, which the splitter keeps apart
 
-    @property
-    def country(self) -> str | None:
-        value = self.metadata.get("country")
-        return str(value) if value else None
-
 
 def read_document(path: Path, root: Path, limits: ReadLimits | None = None) -> Document:
     """Read one file; raise `DocumentError` naming the file and the reason it is unusable."""

@@ -15,15 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from embeddings.errors import PolicyBotError
+from embeddings.errors import DownloadError
 from embeddings.ingest.readers import MB
 
 USER_AGENT = "PolicyBot/0.1 (policy document ingestion)"
 CHUNK = 64 * 1024
-
-
-class DownloadError(PolicyBotError):
-    """A URL could not be fetched; the message names the URL and what to try."""
 
 
 @dataclass(frozen=True)

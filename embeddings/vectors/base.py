@@ -26,10 +26,6 @@ TOKEN_ENV = "POLICYBOT_MILVUS_TOKEN"
 SETTING = "vector_store.uri"
 
 
-class VectorStoreUnavailable(PolicyBotError):
-    """The vector store (a Milvus server) cannot be reached; its URI is shown without secrets."""
-
-
 class VectorStore(Protocol):
     """What retrieval and indexing need from the vectors of one index version."""
 

@@ -244,11 +244,6 @@ class VectorIndex:
     def count(self) -> int:
         return int(self._index.ntotal)
 
-    @property
-    def nbytes(self) -> int:
-        """Size of the serialized index (about its memory use)."""
-        return int(faiss.serialize_index(self._index).nbytes)
-
     def save(self, path: Path) -> None:
         try:
             faiss.write_index(self._index, str(path))
@@ -259,10 +254,9 @@ class VectorIndex:
             raise OSError(f"cannot write {path.name}: {cause.group(1) if cause else 'write error'}") from exc
 
     @classmethod
-    def load(cls, path: Path, settings: VectorIndexSettings | None = None, mmap: bool = False) -> VectorIndex:
+    def load(cls, path: Path, settings: VectorIndexSettings | None = None) -> VectorIndex:
         """Read an index file of any kind; `settings` gives the search parameters."""
-        flags = faiss.IO_FLAG_MMAP | faiss.IO_FLAG_READ_ONLY if mmap else 0
-        index = faiss.read_index(str(path), flags)
+        index = faiss.read_index(str(path))
         return cls(index.d, index, settings)
 
 

@@ -19,8 +19,8 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from embeddings.errors import IndexError_
-from embeddings.vectors.base import SETTING, TOKEN_ENV, StoreSettings, VectorStoreUnavailable
+from embeddings.errors import IndexError_, VectorStoreUnavailable
+from embeddings.vectors.base import SETTING, TOKEN_ENV, StoreSettings
 
 log = logging.getLogger(__name__)
 
@@ -203,9 +203,6 @@ class MilvusVectors:
         for row, pid in enumerate(ids):
             matrix[row] = found[int(pid)]
         return matrix
-
-    def drop(self) -> None:
-        self._conn.call("drop a collection", lambda c: c.drop_collection(self.collection))
 
 
 def _insert(client: Any, collection: str, rows: list[dict[str, Any]]) -> Any:

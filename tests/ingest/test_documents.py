@@ -35,7 +35,7 @@ def test_front_matter_becomes_document_metadata(tmp_path: Path) -> None:
     doc = read_document(write(tmp_path, "de/key.md", GOOD), tmp_path)
     assert doc.path == "de/key.md"
     assert doc.title == "Key Policies"
-    assert doc.country == "Germany"
+    assert doc.metadata["country"] == "Germany"
     assert doc.source == "https://example.org/de"
     assert doc.body.lstrip().startswith("# Key Policies")
 

@@ -50,12 +50,12 @@ def test_html_metadata_comes_from_meta_tags_and_the_sidecar() -> None:
     assert doc.source == "https://policy-portal.example.org/country-profiles/Germany/key-policies"
     assert doc.metadata["publisher"] == "PolicyBot test fixtures"
     assert doc.metadata["date"] == "2026-11-26"
-    assert doc.country == "Germany"  # from key-policies.html.meta.yaml
+    assert doc.metadata["country"] == "Germany"  # from key-policies.html.meta.yaml
 
 
 def test_pdf_passages_know_their_page_and_section(tmp_path: Path) -> None:
     doc = read_document(write_china_pdf(tmp_path), tmp_path)
-    assert (doc.format, doc.title, doc.country) == ("pdf", "Key Policies: China", "China")
+    assert (doc.format, doc.title, doc.metadata["country"]) == ("pdf", "Key Policies: China", "China")
     passages = split_document(doc, SplitterSettings())
     by_text = {p.text: p for p in passages}
     rail = by_text["advanced rail transport equipment"]

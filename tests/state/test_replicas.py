@@ -22,7 +22,7 @@ from bot.state.database import Database, parse_url
 from bot.state.feedback import FeedbackStore
 from bot.state.published import published_version, record_published_version
 from embeddings.index.build import build_index
-from embeddings.index.loaded import current_version_name
+from embeddings.index.versions import current_version_name
 from tests.postgres_fixtures import PASSWORD, PostgresServer
 from tests.slack.fakeslack import PROXY_ENV_VARS, FakeSlack, block_action_payload, dm_event, encode_payload, signed_post
 

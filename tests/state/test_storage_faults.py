@@ -26,7 +26,8 @@ from bot.slack.listeners.actions import CORRECTION_NOT_SAVED
 from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackError, FeedbackStore
 from embeddings.errors import IndexError_
 from embeddings.index.build import build_index
-from embeddings.index.loaded import current_version_name, load_index
+from embeddings.index.loaded import load_index
+from embeddings.index.versions import current_version_name
 from embeddings.ingest.splitter import SplitterSettings
 from tests.conftest import FakeEmbedder, write_config
 from tests.slack.fakeslack import FakeSlack, block_action_payload, dm_event, view_submission_payload

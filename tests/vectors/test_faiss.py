@@ -81,13 +81,12 @@ def test_a_very_selective_filter_still_fills_the_results(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("mmap", [False, True])
-def test_saved_index_loads_with_its_kind_vectors_and_results(kind: str, mmap: bool, tmp_path: Path) -> None:
+def test_saved_index_loads_with_its_kind_vectors_and_results(kind: str, tmp_path: Path) -> None:
     ids, x = clustered(1000)
     built = VectorIndex.build(DIM, ids, x, VectorIndexSettings(kind=kind, hnsw_m=16))
     built.save(tmp_path / "vectors.faiss")
     deeper = VectorIndexSettings(kind=kind, hnsw_ef_search=128, ivf_nprobe=32)
-    loaded = VectorIndex.load(tmp_path / "vectors.faiss", deeper, mmap=mmap)
+    loaded = VectorIndex.load(tmp_path / "vectors.faiss", deeper)
     assert (loaded.kind, loaded.count) == (kind, 1000)
     np.testing.assert_allclose(loaded.reconstruct_many(ids[123:124])[0], x[123], atol=1e-6)
     top = loaded.search(x[5], 5)[1][0]

@@ -17,10 +17,12 @@ from bot.cli import main
 from bot.config import Settings, VectorStoreConfig, load_settings
 from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
-from embeddings.errors import IndexError_
+from embeddings.errors import IndexError_, VectorStoreUnavailable
 from embeddings.index.build import IndexReport, build_index
-from embeddings.index.loaded import MILVUS_FILE, current_version_dir, load_index
-from embeddings.vectors.base import StoreSettings, VectorStoreUnavailable
+from embeddings.index.loaded import load_index
+from embeddings.index.milvus_collections import MILVUS_FILE
+from embeddings.index.versions import current_version_dir
+from embeddings.vectors.base import StoreSettings
 from embeddings.vectors.milvus import has_collection
 from tests.answering.test_extra_knowledge import build_extra_knowledge
 from tests.conftest import EVAL_SET, FakeEmbedder, write_config

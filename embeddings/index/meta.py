@@ -1,0 +1,76 @@
+"""What an index version was built with (its meta.json), and whether that fits the configuration."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from embeddings.errors import IndexError_
+from embeddings.vectors.base import StoreSettings
+
+FORMAT_VERSION = 3
+# Older formats whose vectors and passages are still valid: `policybot index` upgrades them
+# without re-embedding (3 only added the acronym table to meta.json).
+UPGRADABLE_FORMATS = frozenset({2})
+REBUILD_HINT = "rebuild it with: policybot index --full"
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What an index was built with; a mismatch with the configuration forces a rebuild."""
+
+    model: str
+    dimension: int
+    splitter: dict[str, Any]
+    version: str = ""
+    format_version: int = FORMAT_VERSION
+    passages: int = 0
+    documents: dict[str, str] = field(default_factory=dict)  # path -> content digest
+    acronyms: dict[str, str] = field(default_factory=dict)  # "AMP" -> "Advanced Manufacturing Partnership"
+    created: str = ""
+    vector_index: str = "flat"  # what vectors.faiss holds: "flat", "ivf nlist=632", "hnsw m=32 ..."; "milvus HNSW"
+    vector_store: str = "faiss"  # faiss or milvus
+
+    def to_json(self) -> str:
+        return json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
+
+
+def read_meta(version_dir: Path) -> IndexMeta:
+    """A version's meta.json; an unreadable one is named with the command that rebuilds it."""
+    meta_path = version_dir / "meta.json"
+    try:
+        raw = json.loads(meta_path.read_text(encoding="utf-8"))
+        known = {k: raw[k] for k in IndexMeta.__dataclass_fields__ if k in raw}
+        return IndexMeta(**known)
+    except (OSError, ValueError, TypeError) as exc:
+        raise IndexError_(f"{meta_path}: unreadable index metadata ({exc}); {REBUILD_HINT}") from exc
+
+
+def check_compatible(
+    meta: IndexMeta, model: str, dimension: int | None, splitter: dict[str, Any], upgrading: bool = False
+) -> None:
+    """Refuse an index built differently from the configuration, saying how it differs
+    (`upgrading`: an older format whose vectors can be reused is accepted too)."""
+    if meta.format_version != FORMAT_VERSION and not (upgrading and meta.format_version in UPGRADABLE_FORMATS):
+        raise IndexError_(
+            f"the index has format version {meta.format_version}, this PolicyBot reads {FORMAT_VERSION}; {REBUILD_HINT}"
+        )
+    if meta.model != model:
+        raise IndexError_(f"the index was built with model {meta.model!r}, config.yaml names {model!r}; {REBUILD_HINT}")
+    if dimension is not None and meta.dimension != dimension:
+        raise IndexError_(
+            f"the index has dimension {meta.dimension}, the model {model!r} gives {dimension}; {REBUILD_HINT}"
+        )
+    if meta.splitter != splitter:
+        raise IndexError_(f"the index was split with {meta.splitter}, config.yaml says {splitter}; {REBUILD_HINT}")
+
+
+def check_store(meta: IndexMeta, store: StoreSettings, index_dir: Path) -> None:
+    """Refuse an index whose vectors are in another store than config.yaml's `vector_store.uri` names."""
+    if meta.vector_store != store.kind:
+        raise IndexError_(
+            f"{index_dir} was built with {meta.vector_store}; config.yaml sets vector_store.uri={store.shown}: "
+            "run policybot index (it moves the stored vectors, without re-embedding)"
+        )

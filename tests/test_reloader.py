@@ -1,0 +1,100 @@
+"""A running bot takes up each newly published index version, and refuses a damaged one."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from bot.config import Settings
+from bot.reloader import IndexReloader
+from bot.wiring import build_answerer
+from embeddings.embedder import SentenceTransformerEmbedder
+from embeddings.index.build import build_index
+from embeddings.ingest.splitter import SplitterSettings
+from tests.conftest import FakeEmbedder
+
+SPLIT = SplitterSettings()
+US_DOC = Path("united-states") / "key-policies.md"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def settings_for(base: Settings, knowledge: Path, index: Path) -> Settings:
+    return base.model_copy(update={"knowledge_dir": knowledge, "index_dir": index})
+
+
+@pytest.mark.slow
+def test_the_running_bot_answers_from_the_new_text_without_a_restart(
+    knowledge_copy: Path, tmp_path: Path, shipped_settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    settings = settings_for(shipped_settings, knowledge_copy, tmp_path / "index")
+    build_index(knowledge_copy, settings.index_dir, embedder, SPLIT)
+    answerer = build_answerer(settings, embedder=embedder)
+    switches: list[tuple[str, str]] = []
+    reloader = IndexReloader(
+        answerer.retriever, settings, on_switch=lambda old, new, digest: switches.append((old, new, digest))
+    )
+    question = "How many recommendations did the AMP steering committee make?"
+    before = answerer.ask(question)
+    assert "sixteen recommendations" in before.text
+
+    edit(knowledge_copy / US_DOC, "contains sixteen recommendations", "contains seventeen recommendations")
+    build_index(knowledge_copy, settings.index_dir, embedder, SPLIT)
+    assert reloader.check()
+    after = answerer.ask(question)
+    assert "seventeen recommendations" in after.text
+    assert after.index_version != before.index_version
+    [(old, new, digest)] = switches
+    assert (old, new) == (before.index_version, after.index_version)
+    assert f"sections edited: {US_DOC.as_posix()}: National Policy > Capturing Domestic" in digest
+
+
+@pytest.mark.slow
+def test_a_deleted_document_disappears_from_answers(
+    knowledge_copy: Path, tmp_path: Path, shipped_settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    note = knowledge_copy / "tariffs.md"
+    note.write_text(
+        "---\ntitle: Steel tariffs\ncountry: United States\n---\n\n# Steel tariffs\n\n"
+        "Section 232 tariffs of 25 percent apply to imported steel.\n"
+    )
+    settings = settings_for(shipped_settings, knowledge_copy, tmp_path / "index")
+    build_index(knowledge_copy, settings.index_dir, embedder, SPLIT)
+    answerer = build_answerer(settings, embedder=embedder)
+    reloader = IndexReloader(answerer.retriever, settings)
+    question = "What tariff applies to imported steel?"
+    assert answerer.ask(question).citations[0].passage.doc == "tariffs.md"
+
+    note.unlink()
+    build_index(knowledge_copy, settings.index_dir, embedder, SPLIT)
+    assert reloader.check()
+    answer = answerer.ask(question)
+    assert all(c.passage.doc != "tariffs.md" for c in answer.citations)
+
+
+def test_a_damaged_new_version_is_refused_and_the_old_one_keeps_serving(
+    knowledge_copy: Path, tmp_path: Path, shipped_settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    embedder = FakeEmbedder()
+    settings = settings_for(shipped_settings, knowledge_copy, tmp_path / "index").model_copy(
+        update={"model": "fake-hash"}
+    )
+    build_index(knowledge_copy, settings.index_dir, embedder, SPLIT)
+    answerer = build_answerer(settings, embedder=embedder)
+    old_version = answerer.retriever.index.version
+    (knowledge_copy / "note.txt").write_text("A note about tariffs.")
+    report = build_index(knowledge_copy, settings.index_dir, embedder, SPLIT)
+    (settings.index_dir / "versions" / report.version / "vectors.faiss").write_bytes(b"truncated")
+    reloader = IndexReloader(answerer.retriever, settings)
+    with caplog.at_level(logging.ERROR):
+        assert not reloader.check()
+    assert "vectors.faiss: the index file is damaged" in caplog.text
+    assert "policybot index --full" in caplog.text
+    assert answerer.retriever.index.version == old_version
+    assert answerer.ask("What did PCAST recommend in 2011?").index_version == old_version
