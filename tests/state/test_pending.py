@@ -1,0 +1,39 @@
+"""Pending writes: feedback recorded while PostgreSQL is down is kept in a private file and written on reconnect."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.state.connect import open_database
+from bot.state.database import StateUnavailable
+from bot.state.feedback import HELPFUL, FeedbackStore
+from bot.state.pending import PendingWrites
+from tests.postgres_fixtures import PostgresServer
+from tests.state.answers import stored_answer
+from tests.state.databases import state_settings
+
+
+def test_feedback_written_while_postgres_is_down_is_kept_and_written_on_reconnect(
+    postgres_server: PostgresServer, postgres_url: str, tmp_path: Path
+) -> None:
+    settings = state_settings(postgres_url, tmp_path)
+    db = open_database(settings, env={})
+    store = FeedbackStore(db, PendingWrites(settings.state.pending_file))
+    store.record_answer("a1", stored_answer(), [], "U1", "C1")
+    postgres_server.stop()
+    try:
+        store.record_answer("a2", stored_answer("Second?"), [], "U1", "C1")  # kept, not raised
+        assert store.record_vote("a2", "U1", "C1", HELPFUL)
+        assert store.record_correction("a1", "U2", "Right", "")
+        with pytest.raises(StateUnavailable, match=r"postgresql://policybot:\*\*\*@127.0.0.1"):
+            store.report()  # reads cannot be kept: they fail, and the caller apologises
+        assert settings.state.pending_file.stat().st_mode & 0o777 == 0o600
+    finally:
+        postgres_server.start()
+    assert store.flush() == 3
+    report = store.report()
+    assert (report.answers, report.helpful, len(report.corrections)) == (2, 1, 1)
+    assert not store.pending or not store.pending.has_entries()
+    db.close()
