@@ -13,7 +13,8 @@ from bot.config import load_settings
 from bot.reloader import IndexReloader
 from embeddings.errors import IndexError_
 from embeddings.index.build import build_index
-from embeddings.index.loaded import current_version_name, load_index
+from embeddings.index.loaded import load_index
+from embeddings.index.versions import current_version_name
 from embeddings.ingest.splitter import SplitterSettings
 from embeddings.retrieval import Retriever
 from tests.conftest import FakeEmbedder, write_config

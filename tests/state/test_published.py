@@ -13,7 +13,8 @@ from bot.reloader import IndexReloader
 from bot.state.database import Database, parse_url
 from bot.state.published import published_version, record_published_version
 from embeddings.index.build import build_index
-from embeddings.index.loaded import current_version_name, load_version
+from embeddings.index.loaded import load_version
+from embeddings.index.versions import current_version_name
 from embeddings.retrieval import Retriever
 
 

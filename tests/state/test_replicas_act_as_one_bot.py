@@ -20,7 +20,7 @@ from bot.state.feedback import HELPFUL
 from bot.state.migrations import migrate
 from bot.state.published import published_version, record_published_version
 from embeddings.index.build import build_index
-from embeddings.index.loaded import current_version_name
+from embeddings.index.versions import current_version_name
 from tests.conftest import KNOWLEDGE
 from tests.postgres_fixtures import PASSWORD, PostgresServer
 from tests.slack.fakeslack import FakeSlack, dm_event
