@@ -155,7 +155,7 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
             settings.knowledge_dir,
             settings.index_dir,
             embedder,
-            settings.splitter.settings(),
+            settings.splitter,
             full=args.full,
             progress=bar.update,
             dry_run=args.dry_run,

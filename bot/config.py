@@ -32,14 +32,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class SplitterConfig(_Strict):
-    max_chars: int = Field(1200, ge=100, le=20000, description="longest passage, in characters")
-    min_chars: int = Field(1, ge=1, le=1000, description="shorter blocks are dropped")
-
-    def settings(self) -> SplitterSettings:
-        return SplitterSettings(max_chars=self.max_chars, min_chars=self.min_chars)
-
-
 class RetrievalConfig(_Strict):
     top_k: int = Field(5, ge=1, le=100, description="passages retrieved per question")
     mode: Literal["dense", "lexical", "hybrid"] = Field(
@@ -188,7 +180,7 @@ class Settings(_Strict):
     onnx_cache: Path = Field(
         Path("~/.cache/policybot/onnx"), description="where the onnx backends keep the model exported once"
     )
-    splitter: SplitterConfig = SplitterConfig()
+    splitter: SplitterSettings = SplitterSettings()
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()
     slack: SlackConfig = SlackConfig()

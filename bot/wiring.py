@@ -22,7 +22,7 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
     index = load_index(
         settings.index_dir, search=settings.vector_index.settings(), store=settings.vector_store.settings()
     )
-    splitter = settings.splitter.settings().__dict__
+    splitter = settings.splitter.model_dump()
     check_compatible(index.meta, settings.embedding_name, None, splitter)
     embedder = embedder or load_embedder(settings)
     check_compatible(index.meta, settings.embedding_name, embedder.dimension, splitter)

@@ -133,7 +133,7 @@ def test_two_replicas_answer_once_follow_the_published_version_and_lose_no_feedb
     shipped_settings: Settings,
 ) -> None:
     index = tmp_path / "index"
-    splitter = shipped_settings.splitter.settings()
+    splitter = shipped_settings.splitter
     shutil.copytree(shipped_settings.index_dir, index)  # the shipped knowledge, already embedded
     first = str(current_version_name(index))
     db = Database(parse_url(state_url, tmp_path), shared=True)
