@@ -162,7 +162,7 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
             gate=gate,
             force=args.force,
             limits=settings.ingest.limits(),
-            vector_index=settings.vector_index.settings(),
+            vector_index=settings.vector_index,
             store=settings.vector_store.settings(),
         )
     finally:

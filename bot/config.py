@@ -104,32 +104,6 @@ class IndexingConfig(_Strict):
     )
 
 
-class VectorIndexConfig(_Strict):
-    type: Literal["auto", "flat", "hnsw", "ivf"] = Field(
-        "auto",
-        description="auto (exact up to exact_up_to passages, IVF above), flat (exact), hnsw or ivf (approximate)",
-    )
-    exact_up_to: int = Field(
-        50_000, ge=0, le=100_000_000, description="auto searches exactly up to this many passages; also filters"
-    )
-    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph neighbours per vector")
-    hnsw_ef_construction: int = Field(80, ge=8, le=2048, description="HNSW build-time search depth")
-    hnsw_ef_search: int = Field(64, ge=8, le=4096, description="HNSW query-time search depth")
-    ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF inverted lists; 0 = about 2 x sqrt(passages)")
-    ivf_nprobe: int = Field(0, ge=0, le=100_000, description="IVF lists searched per query; 0 = a sixth of the lists")
-
-    def settings(self) -> VectorIndexSettings:
-        return VectorIndexSettings(
-            kind=self.type,
-            exact_up_to=self.exact_up_to,
-            hnsw_m=self.hnsw_m,
-            hnsw_ef_construction=self.hnsw_ef_construction,
-            hnsw_ef_search=self.hnsw_ef_search,
-            ivf_nlist=self.ivf_nlist,
-            ivf_nprobe=self.ivf_nprobe,
-        )
-
-
 class VectorStoreConfig(_Strict):
     uri: str = Field(
         "",
@@ -187,7 +161,7 @@ class Settings(_Strict):
     ingest: IngestConfig = IngestConfig()
     indexing: IndexingConfig = IndexingConfig()
     state: StateConfig = StateConfig()
-    vector_index: VectorIndexConfig = VectorIndexConfig()
+    vector_index: VectorIndexSettings = VectorIndexSettings()
     vector_store: VectorStoreConfig = VectorStoreConfig()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None

@@ -40,7 +40,7 @@ class IndexReloader:
         self.index_dir: Path = settings.index_dir
         self.model = settings.embedding_name
         self.splitter = settings.splitter.model_dump()
-        self.vector_index = settings.vector_index.settings()
+        self.vector_index = settings.vector_index
         self.store = settings.vector_store.settings()
         self.on_switch = on_switch
         self.interval = interval
