@@ -163,7 +163,7 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
             force=args.force,
             limits=settings.ingest.limits(),
             vector_index=settings.vector_index,
-            store=settings.vector_store.settings(),
+            store=settings.vector_store,
         )
     finally:
         bar.close()

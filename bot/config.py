@@ -104,31 +104,6 @@ class IndexingConfig(_Strict):
     )
 
 
-class VectorStoreConfig(_Strict):
-    uri: str = Field(
-        "",
-        description=(
-            "where passage vectors live: empty or faiss (files in index_dir), a path ending in .db "
-            "(Milvus Lite) or http://host:19530 (a Milvus server; token from POLICYBOT_MILVUS_TOKEN)"
-        ),
-    )
-    milvus_index: Literal["AUTOINDEX", "FLAT", "HNSW", "IVF_FLAT"] = Field(
-        "AUTOINDEX", description="Milvus vector index type (AUTOINDEX lets Milvus choose)"
-    )
-    collection_prefix: str = Field(
-        "policybot",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
-        description="Milvus collections are named PREFIX_<version>_<random>; one prefix per index_dir",
-    )
-    timeout: float = Field(10.0, gt=0, le=600, description="seconds a Milvus request may take")
-
-    def settings(self) -> StoreSettings:
-        """The store; a Milvus Lite path is relative to config.yaml (already resolved by load_settings)."""
-        return StoreSettings.from_uri(
-            self.uri, milvus_index=self.milvus_index, collection_prefix=self.collection_prefix, timeout=self.timeout
-        )
-
-
 class IngestConfig(_Strict):
     max_file_mb: float = Field(50, gt=0, le=10_000, description="larger documents are skipped unread (MB)")
     max_pdf_pages: int = Field(2000, ge=1, le=100_000, description="PDFs with more pages are skipped")
@@ -162,7 +137,7 @@ class Settings(_Strict):
     indexing: IndexingConfig = IndexingConfig()
     state: StateConfig = StateConfig()
     vector_index: VectorIndexSettings = VectorIndexSettings()
-    vector_store: VectorStoreConfig = VectorStoreConfig()
+    vector_store: StoreSettings = StoreSettings()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 
@@ -198,15 +173,16 @@ def load_settings(path: Path | None = None) -> Settings:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
-    settings = _resolve(settings, path.resolve().parent, path)
     try:
-        settings.vector_store.settings()
-    except PolicyBotError as exc:
+        return _resolve(settings, path.resolve().parent, path)
+    except PolicyBotError as exc:  # a vector_store.uri StoreSettings.from_uri refuses
         raise ConfigError(f"{path}: {exc}") from None
-    return settings
 
 
 def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
+    """Paths made absolute (relative to `base`, config.yaml's folder) and the vector store's URI parsed."""
+    store = settings.vector_store
+
     def absolute(p: Path) -> Path:
         p = p.expanduser()
         return p if p.is_absolute() else base / p
@@ -222,9 +198,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "indexing": settings.indexing.model_copy(
                 update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
             ),
-            "vector_store": settings.vector_store.model_copy(
-                update={"uri": _store_uri(settings.vector_store.uri, base)}
-            ),
+            "vector_store": StoreSettings.from_uri(_store_uri(store.uri, base), **store.model_dump(exclude={"uri"})),
             "config_path": path,
         }
     )

@@ -41,7 +41,7 @@ class IndexReloader:
         self.model = settings.embedding_name
         self.splitter = settings.splitter.model_dump()
         self.vector_index = settings.vector_index
-        self.store = settings.vector_store.settings()
+        self.store = settings.vector_store
         self.on_switch = on_switch
         self.interval = interval
         self.version_source = version_source

@@ -19,9 +19,7 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer:
     """The one answerer every front end uses. The index is checked before the slow model load."""
-    index = load_index(
-        settings.index_dir, search=settings.vector_index, store=settings.vector_store.settings()
-    )
+    index = load_index(settings.index_dir, search=settings.vector_index, store=settings.vector_store)
     splitter = settings.splitter.model_dump()
     check_compatible(index.meta, settings.embedding_name, None, splitter)
     embedder = embedder or load_embedder(settings)

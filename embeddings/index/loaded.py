@@ -312,7 +312,7 @@ def _milvus_settings(store: StoreSettings | None, location: dict[str, str]) -> S
     from the environment)."""
     if store is not None and store.kind == "milvus":
         return store
-    return StoreSettings(uri=location["uri"], token=os.environ.get(TOKEN_ENV, ""))
+    return StoreSettings(uri=location["uri"]).with_token(os.environ.get(TOKEN_ENV, ""))
 
 
 def _first_line(exc: BaseException) -> str:

@@ -14,7 +14,7 @@ import pytest
 from bot.answering.answerer import Answerer
 from bot.answering.evaluation import load_eval_set
 from bot.cli import main
-from bot.config import Settings, VectorStoreConfig, load_settings
+from bot.config import Settings, load_settings
 from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.errors import IndexError_
@@ -32,7 +32,7 @@ QUESTIONS = [c.question for c in load_eval_set(EVAL_SET) + load_eval_set(ROOT / 
 
 
 def with_store(settings: Settings, uri: str) -> Settings:
-    return settings.model_copy(update={"vector_store": VectorStoreConfig(uri=uri)})
+    return settings.model_copy(update={"vector_store": StoreSettings.from_uri(uri)})
 
 
 @pytest.fixture(scope="module")
@@ -52,7 +52,7 @@ def indexes(
         milvus.index_dir,
         embedder,
         milvus.splitter,
-        store=milvus.vector_store.settings(),
+        store=milvus.vector_store,
     )
     return faiss, milvus, switched
 
@@ -74,7 +74,7 @@ def test_switching_to_milvus_needs_only_the_setting_and_reuses_the_stored_vector
     version_dir = current_version_dir(milvus.index_dir)
     assert version_dir is not None and (version_dir / MILVUS_FILE).is_file()
     assert not (version_dir / "vectors.faiss").exists()
-    index = load_index(milvus.index_dir, store=milvus.vector_store.settings())
+    index = load_index(milvus.index_dir, store=milvus.vector_store)
     assert index.meta.vector_store == "milvus" and index.vectors.count == len(index.passages)
 
 
@@ -171,12 +171,12 @@ def test_an_index_built_with_another_store_names_both_and_the_fix(
     config = write_config(tmp_path / "config.yaml", knowledge, index_dir, "vector_store:\n  uri: index/milvus.db\n")
     build_index(knowledge, index_dir, fake_embedder, load_settings(config).splitter)  # FAISS
     with pytest.raises(IndexError_) as raised:
-        load_index(index_dir, store=load_settings(config).vector_store.settings())
+        load_index(index_dir, store=load_settings(config).vector_store)
     assert str(raised.value) == (
         f"{index_dir} was built with faiss; config.yaml sets vector_store.uri={tmp_path}/index/milvus.db: "
         "run policybot index (it moves the stored vectors, without re-embedding)"
     )
-    store = load_settings(config).vector_store.settings()
+    store = load_settings(config).vector_store
     build_index(knowledge, index_dir, fake_embedder, load_settings(config).splitter, store=store)
     with pytest.raises(IndexError_, match=r"was built with milvus; config.yaml sets vector_store.uri=faiss"):
         load_index(index_dir, store=StoreSettings())
