@@ -161,7 +161,7 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
             dry_run=args.dry_run,
             gate=gate,
             force=args.force,
-            limits=settings.ingest.limits(),
+            limits=settings.ingest,
             vector_index=settings.vector_index,
             store=settings.vector_store,
         )
@@ -336,9 +336,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         args.source,
         settings.knowledge_dir,
         metadata,
-        settings.ingest.limits(),
-        timeout=settings.ingest.download_timeout,
-        max_redirects=settings.ingest.max_redirects,
+        settings.ingest,
         name=args.name,
     )
     doc = added.document

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from embeddings.embedder import embedding_name
 from embeddings.errors import PolicyBotError
-from embeddings.ingest.readers import MB, ReadLimits
+from embeddings.ingest.add import IngestSettings
 from embeddings.ingest.splitter import SplitterSettings
 from embeddings.vectors.base import StoreSettings
 from embeddings.vectors.faiss import VectorIndexSettings
@@ -104,17 +104,6 @@ class IndexingConfig(_Strict):
     )
 
 
-class IngestConfig(_Strict):
-    max_file_mb: float = Field(50, gt=0, le=10_000, description="larger documents are skipped unread (MB)")
-    max_pdf_pages: int = Field(2000, ge=1, le=100_000, description="PDFs with more pages are skipped")
-    max_read_seconds: float = Field(60, gt=0, le=3600, description="PDF text extraction time budget (seconds)")
-    download_timeout: float = Field(30, gt=0, le=600, description="`policybot add URL`: seconds for the download")
-    max_redirects: int = Field(5, ge=0, le=10, description="`policybot add URL`: redirects followed")
-
-    def limits(self) -> ReadLimits:
-        return ReadLimits(int(self.max_file_mb * MB), self.max_pdf_pages, self.max_read_seconds)
-
-
 class Settings(_Strict):
     """Everything PolicyBot reads from config.yaml; paths are relative to that file."""
 
@@ -133,7 +122,7 @@ class Settings(_Strict):
     retrieval: RetrievalConfig = RetrievalConfig()
     answer: AnswerConfig = AnswerConfig()
     slack: SlackConfig = SlackConfig()
-    ingest: IngestConfig = IngestConfig()
+    ingest: IngestSettings = IngestSettings()
     indexing: IndexingConfig = IndexingConfig()
     state: StateConfig = StateConfig()
     vector_index: VectorIndexSettings = VectorIndexSettings()
