@@ -17,6 +17,7 @@ from embeddings.embedder import embedding_name
 from embeddings.errors import PolicyBotError
 from embeddings.ingest.add import IngestSettings
 from embeddings.ingest.splitter import SplitterSettings
+from embeddings.retrieval import RetrievalSettings
 from embeddings.vectors.base import StoreSettings
 from embeddings.vectors.faiss import VectorIndexSettings
 
@@ -30,19 +31,6 @@ class ConfigError(PolicyBotError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class RetrievalConfig(_Strict):
-    top_k: int = Field(5, ge=1, le=100, description="passages retrieved per question")
-    mode: Literal["dense", "lexical", "hybrid"] = Field(
-        "hybrid", description="dense (embeddings), lexical (BM25 keywords) or hybrid (both fused)"
-    )
-    fusion: Literal["weighted", "rrf"] = Field(
-        "weighted",
-        description="hybrid fusion: weighted (dense + lexical_weight x scaled BM25) or rrf (reciprocal rank)",
-    )
-    rrf_k: int = Field(60, ge=1, le=1000, description="reciprocal rank fusion constant")
-    lexical_weight: float = Field(0.3, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
 
 
 class AnswerConfig(_Strict):
@@ -119,7 +107,7 @@ class Settings(_Strict):
         Path("~/.cache/policybot/onnx"), description="where the onnx backends keep the model exported once"
     )
     splitter: SplitterSettings = SplitterSettings()
-    retrieval: RetrievalConfig = RetrievalConfig()
+    retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerConfig = AnswerConfig()
     slack: SlackConfig = SlackConfig()
     ingest: IngestSettings = IngestSettings()

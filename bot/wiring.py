@@ -29,8 +29,7 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
 
 def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
     """A retriever configured by the `retrieval:` settings."""
-    r = settings.retrieval
-    return Retriever(index, embedder, r.lexical_weight, r.mode, r.fusion, r.rrf_k)
+    return Retriever(index, embedder, settings.retrieval)
 
 
 def start_reloader(
