@@ -2,6 +2,8 @@
 
 A bad value fails at start with the file, the key, the value and what was expected:
 `config.yaml: answer.abstain_below must be a number between 0 and 1, got 'high'`.
+The search side's sections (splitter, retrieval, ingest, vector_index, vector_store) are the
+settings models of the components in `embeddings/`, defined beside the code they configure.
 """
 
 from __future__ import annotations
