@@ -41,7 +41,7 @@ def main() -> None:
         started = time.perf_counter()
         embedder = SentenceTransformerEmbedder(settings.model)
         load_s = time.perf_counter() - started
-        report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter.settings())
+        report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter)
         questions = [case.question for case in load_eval_set(ROOT / "tests" / "data" / "eval.yaml")]
         modes = dict.fromkeys(("dense", "hybrid", settings.retrieval.mode))  # the configured one included
         per_mode: dict[str, list[float]] = {mode: [] for mode in modes}  # same questions, one run

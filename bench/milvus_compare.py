@@ -59,14 +59,14 @@ def main(argv: list[str] | None = None) -> int:
     noise = rng.standard_normal((args.queries, DIM)) * 0.3 / np.sqrt(DIM)
     queries = np.ascontiguousarray(x[picks] + noise, dtype=np.float32)
     faiss.normalize_L2(queries)
-    exact = VectorIndex.build(DIM, ids, x, VectorIndexSettings(kind="flat"))
+    exact = VectorIndex.build(DIM, ids, x, VectorIndexSettings(type="flat"))
     _, truth = exact.search(queries, K)
 
     rows: list[tuple[str, float, list[float], float]] = []
     auto = VectorIndexSettings()
     for label, settings in ((f"FAISS {auto.describe(args.n)} (auto)", auto), ("FAISS flat (exact)", None)):
         start = time.perf_counter()
-        index = VectorIndex.build(DIM, ids, x, settings or VectorIndexSettings(kind="flat"))
+        index = VectorIndex.build(DIM, ids, x, settings or VectorIndexSettings(type="flat"))
         build = time.perf_counter() - start
         times, found = timed_searches(lambda q, index=index: index.search(q, K), queries)
         rows.append((label, build, times, recall(found, truth)))

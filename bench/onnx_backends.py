@@ -39,7 +39,7 @@ EVAL_SET = ROOT / "tests" / "data" / "eval.yaml"
 def bench_texts(settings: Settings, questions: list[str]) -> list[str]:
     """The questions, then each passage with its headings and each of its sentences."""
     documents, _ = scan_knowledge(settings.knowledge_dir)
-    passages = [p for doc in documents for p in split_document(doc, settings.splitter.settings())]
+    passages = [p for doc in documents for p in split_document(doc, settings.splitter)]
     return questions + [t for p in passages for t in (p.context_text(), *p.sentence_texts())]
 
 
@@ -86,7 +86,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for b, e in embedders.items():
             s = settings.model_copy(update={"backend": b, "index_dir": Path(tmp) / b})
-            build_index(s.knowledge_dir, s.index_dir, e, s.splitter.settings())
+            build_index(s.knowledge_dir, s.index_dir, e, s.splitter)
             reports[b] = evaluate(build_answerer(s, embedder=e), cases)
         mixed = make_retriever(load_index(Path(tmp) / "torch"), embedders["onnx-int8"], settings)
         mixed_report = evaluate(Answerer(mixed, settings.answer, settings.retrieval.top_k), cases)

@@ -171,20 +171,21 @@ def main() -> None:
             f"{figures['MRR@10']:7.3f} {figures['p50_ms']:7.1f}  {published or ''}"
         )
 
-    plain = Retriever(index, embedder, mode="dense")
+    plain = Retriever(index, embedder, r.model_copy(update={"mode": "dense"}))
     row("dense, passage vectors only", evaluate(plain, data, rank=passage_vectors_only), PUBLISHED["dense"])
     for mode in MODES:
         label = f"{mode} ({r.fusion}, w={r.lexical_weight})" if mode == "hybrid" else mode
         if mode == "dense":
             label = "dense (passage + best sentence)"
-        retriever = Retriever(index, embedder, r.lexical_weight, mode, r.fusion, r.rrf_k)
+        retriever = Retriever(index, embedder, r.model_copy(update={"mode": mode}))
         row(label, evaluate(retriever, data), PUBLISHED.get(mode))
         if mode == "hybrid":
             row(f"{label} + acronyms", evaluate(retriever, data, rank=with_acronyms))
     if args.sweep:
         variants = [("weighted", 0.1), ("weighted", 0.2), ("weighted", 0.3), ("weighted", 0.5), ("rrf", 0.0)]
         for fusion, weight in variants:
-            retriever = Retriever(index, embedder, weight, "hybrid", fusion, r.rrf_k)
+            hybrid = r.model_copy(update={"mode": "hybrid", "fusion": fusion, "lexical_weight": weight})
+            retriever = Retriever(index, embedder, hybrid)
             row(f"hybrid ({fusion}{'' if fusion == 'rrf' else f', w={weight}'})", evaluate(retriever, data))
     print(f"total {time.perf_counter() - started:.0f}s")
     backend = "" if args.backend == "torch" else f" --backend {args.backend}"

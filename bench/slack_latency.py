@@ -92,7 +92,7 @@ def main() -> int:
     settings = load_settings(ROOT / "config.yaml")
     embedder = SentenceTransformerEmbedder(settings.model)
     tmp = Path(tempfile.mkdtemp(prefix="policybot-bench-"))
-    build_index(settings.knowledge_dir, tmp / "index", embedder, settings.splitter.settings())
+    build_index(settings.knowledge_dir, tmp / "index", embedder, settings.splitter)
     answerer = build_answerer(settings.model_copy(update={"index_dir": tmp / "index"}), embedder=embedder)
     config = settings.slack.model_copy(update={"feedback_db": tmp / "feedback.sqlite3"})
     results: dict[str, Any] = {"questions": len(questions), "rounds": args.rounds}

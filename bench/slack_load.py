@@ -53,7 +53,7 @@ def main() -> int:
     settings = load_settings(ROOT / "config.yaml")
     work = Path(tempfile.mkdtemp(prefix="policybot-load-"))
     embedder = SentenceTransformerEmbedder()
-    build_index(settings.knowledge_dir, work / "index", embedder, settings.splitter.settings())
+    build_index(settings.knowledge_dir, work / "index", embedder, settings.splitter)
     answerer = build_answerer(settings.model_copy(update={"index_dir": work / "index"}), embedder=embedder)
 
     failures = 0

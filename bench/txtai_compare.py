@@ -191,7 +191,7 @@ def run_corpus(
     cases: list[EvalCase] | None = None,
 ) -> tuple[Run, dict[str, EvalReport]]:
     """Build, time and (with `cases`) score PolicyBot once per backend in `embedders`, and txtai."""
-    splitter = settings_for(work, knowledge).splitter.settings()
+    splitter = settings_for(work, knowledge).splitter
     passages = passages_of(knowledge, splitter)
     run = Run(name, len(passages))
     for backend, timed in embedders.items():

@@ -142,7 +142,7 @@ def rows_for(
     for kind in kinds:
         before = rss_mb()
         started = time.perf_counter()
-        index = VectorIndex.build(DIM, ids, x, VectorIndexSettings(kind=kind))
+        index = VectorIndex.build(DIM, ids, x, VectorIndexSettings(type=kind))
         build = time.perf_counter() - started
         grown = rss_mb() - before
         index.save(work / "vectors.faiss")
@@ -150,7 +150,7 @@ def rows_for(
         search, total, found = measure(index, queries, questions, embedder)
         truth = found if truth is None else truth  # flat comes first: exact
         label = {"flat": "exact (flat)", "ivf": "IVF", "hnsw": "HNSW"}[kind]
-        described = VectorIndexSettings(kind=kind).describe(n)
+        described = VectorIndexSettings(type=kind).describe(n)
         label += f" ({described.split(' ', 1)[1]})" if " " in described else ""
         rows.append(Row(n, data, label, kind == auto, build, size, grown, search, total, recall(found, truth)))
         del index

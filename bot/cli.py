@@ -300,9 +300,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
         args.source,
         settings.knowledge_dir,
         metadata,
-        settings.ingest.limits(),
-        timeout=settings.ingest.download_timeout,
-        max_redirects=settings.ingest.max_redirects,
+        settings.ingest,
         name=args.name,
     )
     doc = added.document

@@ -2,6 +2,8 @@
 
 A bad value fails at start with the file, the key, the value and what was expected:
 `config.yaml: answer.abstain_below must be a number between 0 and 1, got 'high'`.
+The search side's sections (splitter, retrieval, ingest, vector_index, vector_store) are the
+settings models of the components in `embeddings/`, defined beside the code they configure.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from embeddings.embedder import embedding_name
 from embeddings.errors import PolicyBotError
-from embeddings.ingest.readers import MB, ReadLimits
+from embeddings.ingest.add import IngestSettings
 from embeddings.ingest.splitter import SplitterSettings
+from embeddings.retrieval import RetrievalSettings
 from embeddings.vectors.base import StoreSettings
 from embeddings.vectors.faiss import VectorIndexSettings
 
@@ -30,27 +33,6 @@ class ConfigError(PolicyBotError):
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SplitterConfig(_Strict):
-    max_chars: int = Field(1200, ge=100, le=20000, description="longest passage, in characters")
-    min_chars: int = Field(1, ge=1, le=1000, description="shorter blocks are dropped")
-
-    def settings(self) -> SplitterSettings:
-        return SplitterSettings(max_chars=self.max_chars, min_chars=self.min_chars)
-
-
-class RetrievalConfig(_Strict):
-    top_k: int = Field(5, ge=1, le=100, description="passages retrieved per question")
-    mode: Literal["dense", "lexical", "hybrid"] = Field(
-        "hybrid", description="dense (embeddings), lexical (BM25 keywords) or hybrid (both fused)"
-    )
-    fusion: Literal["weighted", "rrf"] = Field(
-        "weighted",
-        description="hybrid fusion: weighted (dense + lexical_weight x scaled BM25) or rrf (reciprocal rank)",
-    )
-    rrf_k: int = Field(60, ge=1, le=1000, description="reciprocal rank fusion constant")
-    lexical_weight: float = Field(0.3, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
 
 
 class AnswerConfig(_Strict):
@@ -112,68 +94,6 @@ class IndexingConfig(_Strict):
     )
 
 
-class VectorIndexConfig(_Strict):
-    type: Literal["auto", "flat", "hnsw", "ivf"] = Field(
-        "auto",
-        description="auto (exact up to exact_up_to passages, IVF above), flat (exact), hnsw or ivf (approximate)",
-    )
-    exact_up_to: int = Field(
-        50_000, ge=0, le=100_000_000, description="auto searches exactly up to this many passages; also filters"
-    )
-    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph neighbours per vector")
-    hnsw_ef_construction: int = Field(80, ge=8, le=2048, description="HNSW build-time search depth")
-    hnsw_ef_search: int = Field(64, ge=8, le=4096, description="HNSW query-time search depth")
-    ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF inverted lists; 0 = about 2 x sqrt(passages)")
-    ivf_nprobe: int = Field(0, ge=0, le=100_000, description="IVF lists searched per query; 0 = a sixth of the lists")
-
-    def settings(self) -> VectorIndexSettings:
-        return VectorIndexSettings(
-            kind=self.type,
-            exact_up_to=self.exact_up_to,
-            hnsw_m=self.hnsw_m,
-            hnsw_ef_construction=self.hnsw_ef_construction,
-            hnsw_ef_search=self.hnsw_ef_search,
-            ivf_nlist=self.ivf_nlist,
-            ivf_nprobe=self.ivf_nprobe,
-        )
-
-
-class VectorStoreConfig(_Strict):
-    uri: str = Field(
-        "",
-        description=(
-            "where passage vectors live: empty or faiss (files in index_dir), a path ending in .db "
-            "(Milvus Lite) or http://host:19530 (a Milvus server; token from POLICYBOT_MILVUS_TOKEN)"
-        ),
-    )
-    milvus_index: Literal["AUTOINDEX", "FLAT", "HNSW", "IVF_FLAT"] = Field(
-        "AUTOINDEX", description="Milvus vector index type (AUTOINDEX lets Milvus choose)"
-    )
-    collection_prefix: str = Field(
-        "policybot",
-        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
-        description="Milvus collections are named PREFIX_<version>_<random>; one prefix per index_dir",
-    )
-    timeout: float = Field(10.0, gt=0, le=600, description="seconds a Milvus request may take")
-
-    def settings(self) -> StoreSettings:
-        """The store; a Milvus Lite path is relative to config.yaml (already resolved by load_settings)."""
-        return StoreSettings.from_uri(
-            self.uri, milvus_index=self.milvus_index, collection_prefix=self.collection_prefix, timeout=self.timeout
-        )
-
-
-class IngestConfig(_Strict):
-    max_file_mb: float = Field(50, gt=0, le=10_000, description="larger documents are skipped unread (MB)")
-    max_pdf_pages: int = Field(2000, ge=1, le=100_000, description="PDFs with more pages are skipped")
-    max_read_seconds: float = Field(60, gt=0, le=3600, description="PDF text extraction time budget (seconds)")
-    download_timeout: float = Field(30, gt=0, le=600, description="`policybot add URL`: seconds for the download")
-    max_redirects: int = Field(5, ge=0, le=10, description="`policybot add URL`: redirects followed")
-
-    def limits(self) -> ReadLimits:
-        return ReadLimits(int(self.max_file_mb * MB), self.max_pdf_pages, self.max_read_seconds)
-
-
 class Settings(_Strict):
     """Everything PolicyBot reads from config.yaml; paths are relative to that file."""
 
@@ -188,15 +108,15 @@ class Settings(_Strict):
     onnx_cache: Path = Field(
         Path("~/.cache/policybot/onnx"), description="where the onnx backends keep the model exported once"
     )
-    splitter: SplitterConfig = SplitterConfig()
-    retrieval: RetrievalConfig = RetrievalConfig()
+    splitter: SplitterSettings = SplitterSettings()
+    retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerConfig = AnswerConfig()
     slack: SlackConfig = SlackConfig()
-    ingest: IngestConfig = IngestConfig()
+    ingest: IngestSettings = IngestSettings()
     indexing: IndexingConfig = IndexingConfig()
     state: StateConfig = StateConfig()
-    vector_index: VectorIndexConfig = VectorIndexConfig()
-    vector_store: VectorStoreConfig = VectorStoreConfig()
+    vector_index: VectorIndexSettings = VectorIndexSettings()
+    vector_store: StoreSettings = StoreSettings()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
 
@@ -232,15 +152,16 @@ def load_settings(path: Path | None = None) -> Settings:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
-    settings = _resolve(settings, path.resolve().parent, path)
     try:
-        settings.vector_store.settings()
-    except PolicyBotError as exc:
+        return _resolve(settings, path.resolve().parent, path)
+    except PolicyBotError as exc:  # a vector_store.uri StoreSettings.from_uri refuses
         raise ConfigError(f"{path}: {exc}") from None
-    return settings
 
 
 def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
+    """Paths made absolute (relative to `base`, config.yaml's folder) and the vector store's URI parsed."""
+    store = settings.vector_store
+
     def absolute(p: Path) -> Path:
         p = p.expanduser()
         return p if p.is_absolute() else base / p
@@ -256,9 +177,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "indexing": settings.indexing.model_copy(
                 update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
             ),
-            "vector_store": settings.vector_store.model_copy(
-                update={"uri": _store_uri(settings.vector_store.uri, base)}
-            ),
+            "vector_store": StoreSettings.from_uri(_store_uri(store.uri, base), **store.model_dump(exclude={"uri"})),
             "config_path": path,
         }
     )

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 
 from bot.config import Settings
@@ -42,9 +41,9 @@ class IndexReloader:
         self.retriever = retriever
         self.index_dir: Path = settings.index_dir
         self.model = settings.embedding_name
-        self.splitter = asdict(settings.splitter.settings())
-        self.vector_index = settings.vector_index.settings()
-        self.store = settings.vector_store.settings()
+        self.splitter = settings.splitter.model_dump()
+        self.vector_index = settings.vector_index
+        self.store = settings.vector_store
         self.on_switch = on_switch
         self.interval = interval
         self.version_source = version_source

@@ -24,10 +24,8 @@ def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
 
 def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answerer:
     """The one answerer every front end uses. The index is checked before the slow model load."""
-    index = load_index(
-        settings.index_dir, search=settings.vector_index.settings(), store=settings.vector_store.settings()
-    )
-    splitter = settings.splitter.settings().__dict__
+    index = load_index(settings.index_dir, search=settings.vector_index, store=settings.vector_store)
+    splitter = settings.splitter.model_dump()
     check_compatible(index.meta, settings.embedding_name, None, splitter)
     embedder = embedder or load_embedder(settings)
     check_compatible(index.meta, settings.embedding_name, embedder.dimension, splitter)
@@ -36,8 +34,7 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
 
 def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
     """A retriever configured by the `retrieval:` settings."""
-    r = settings.retrieval
-    return Retriever(index, embedder, r.lexical_weight, r.mode, r.fusion, r.rrf_k)
+    return Retriever(index, embedder, settings.retrieval)
 
 
 def start_reloader(
@@ -102,15 +99,15 @@ def index_knowledge(
         settings.knowledge_dir,
         settings.index_dir,
         embedder,
-        settings.splitter.settings(),
+        settings.splitter,
         full=full,
         progress=progress,
         dry_run=dry_run,
         gate=gate,
         force=force,
-        limits=settings.ingest.limits(),
-        vector_index=settings.vector_index.settings(),
-        store=settings.vector_store.settings(),
+        limits=settings.ingest,
+        vector_index=settings.vector_index,
+        store=settings.vector_store,
         on_published=on_published,
     )
     return run

@@ -8,16 +8,35 @@ lexical_weight * lexical. The dense score is kept on every hit: abstention is ca
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
 from embeddings.embedder import Embedder
-from embeddings.index.loaded import LoadedIndex
 from embeddings.passage import Passage
 
-MODES = ("dense", "lexical", "hybrid")
-FUSIONS = ("weighted", "rrf")
+if TYPE_CHECKING:  # at run time only its attributes are used: config.yaml loads without bm25s and scipy
+    from embeddings.index.loaded import LoadedIndex
+
+Mode = Literal["dense", "lexical", "hybrid"]
+MODES: tuple[Mode, ...] = get_args(Mode)
 CANDIDATES = 20  # per signal, at least, before fusion
+
+
+class RetrievalSettings(BaseModel):
+    """How passages are found and ranked (config.yaml `retrieval:`)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    top_k: int = Field(5, ge=1, le=100, description="passages retrieved per question")
+    mode: Mode = Field("hybrid", description="dense (embeddings), lexical (BM25 keywords) or hybrid (both fused)")
+    fusion: Literal["weighted", "rrf"] = Field(
+        "weighted",
+        description="hybrid fusion: weighted (dense + lexical_weight x scaled BM25) or rrf (reciprocal rank)",
+    )
+    rrf_k: int = Field(60, ge=1, le=1000, description="reciprocal rank fusion constant")
+    lexical_weight: float = Field(0.3, ge=0.0, le=10.0, description="weight of the BM25 score; 0 = dense only")
 
 
 @dataclass(frozen=True)
@@ -33,25 +52,10 @@ class Hit:
 class Retriever:
     """Finds the passages closest to a question in a loaded index."""
 
-    def __init__(
-        self,
-        index: LoadedIndex,
-        embedder: Embedder,
-        lexical_weight: float = 0.2,
-        mode: str = "hybrid",
-        fusion: str = "weighted",
-        rrf_k: int = 60,
-    ) -> None:
-        if mode not in MODES:
-            raise ValueError(f"retrieval mode must be one of {', '.join(MODES)}, got {mode!r}")
-        if fusion not in FUSIONS:
-            raise ValueError(f"fusion must be one of {', '.join(FUSIONS)}, got {fusion!r}")
+    def __init__(self, index: LoadedIndex, embedder: Embedder, settings: RetrievalSettings | None = None) -> None:
         self.index = index
         self.embedder = embedder
-        self.lexical_weight = lexical_weight
-        self.mode = mode
-        self.fusion = fusion
-        self.rrf_k = rrf_k
+        self.settings = settings or RetrievalSettings()
 
     def embed_query(self, question: str) -> np.ndarray:
         return self.embedder.embed([question])[0]
@@ -75,7 +79,7 @@ class Retriever:
             return []
         pool = max(k, CANDIDATES)
         candidates: dict[int, float | None] = {}  # passage id -> its passage cosine, when FAISS gave it
-        if self.mode != "lexical":
+        if self.settings.mode != "lexical":
             scores, ids = index.search(query, pool, country=country)
             candidates.update((int(pid), float(s)) for s, pid in zip(scores[0], ids[0], strict=True) if pid >= 0)
         lexical = self._lexical(question, index, only)
@@ -101,22 +105,24 @@ class Retriever:
 
     def _fuse(self, dense: list[float], lexical: list[float]) -> list[float]:
         """One ordering score per candidate, by mode and fusion method."""
-        if self.mode == "dense":
+        s = self.settings
+        if s.mode == "dense":
             return dense
-        if self.mode == "lexical":
+        if s.mode == "lexical":
             return lexical
-        if self.fusion == "weighted":
-            return [d + self.lexical_weight * lex for d, lex in zip(dense, lexical, strict=True)]
+        if s.fusion == "weighted":
+            return [d + s.lexical_weight * lex for d, lex in zip(dense, lexical, strict=True)]
         dense_rank, lexical_rank = _ranks(dense), _ranks(lexical)  # reciprocal rank fusion
         return [
-            1 / (self.rrf_k + dr) + (1 / (self.rrf_k + lr) if lex > 0 else 0.0)
+            1 / (s.rrf_k + dr) + (1 / (s.rrf_k + lr) if lex > 0 else 0.0)
             for dr, lr, lex in zip(dense_rank, lexical_rank, lexical, strict=True)
         ]
 
     def _lexical(self, question: str, index: LoadedIndex, only: np.ndarray | None) -> np.ndarray | None:
         """BM25 scores (of `only` those ids, if given) scaled so the best passage has 1, or None
         when keywords are not used."""
-        if self.mode == "dense" or (self.mode == "hybrid" and self.fusion == "weighted" and self.lexical_weight <= 0):
+        s = self.settings
+        if s.mode == "dense" or (s.mode == "hybrid" and s.fusion == "weighted" and s.lexical_weight <= 0):
             return None
         scores = index.lexical.scores(question)
         if only is not None:

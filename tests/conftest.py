@@ -79,7 +79,7 @@ def shipped_settings(tmp_path_factory: pytest.TempPathFactory, embedder: Sentenc
     """The repository's config.yaml, with the shipped knowledge indexed into a temporary folder."""
     settings = load_settings(ROOT / "config.yaml")
     index_dir = tmp_path_factory.mktemp("shipped-index")
-    build_index(KNOWLEDGE, index_dir, embedder, settings.splitter.settings())
+    build_index(KNOWLEDGE, index_dir, embedder, settings.splitter)
     return settings.model_copy(update={"index_dir": index_dir})
 
 

@@ -12,7 +12,7 @@ from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.index.build import build_index
 from embeddings.index.loaded import load_index
 from embeddings.ingest.splitter import SplitterSettings
-from embeddings.retrieval import Retriever
+from embeddings.retrieval import RetrievalSettings, Retriever
 
 ROOT = Path(__file__).resolve().parent.parent
 spec = importlib.util.spec_from_file_location("scifact_bench", ROOT / "bench" / "scifact.py")
@@ -49,8 +49,10 @@ def test_a_small_slice_runs_through_the_real_pipeline(tmp_path: Path, embedder: 
     scifact.write_knowledge(small, tmp_path / "knowledge")
     build_index(tmp_path / "knowledge", tmp_path / "index", embedder, SplitterSettings())
     index = load_index(tmp_path / "index")
-    hybrid = scifact.evaluate(Retriever(index, embedder, mode="hybrid"), small)
+    hybrid = scifact.evaluate(Retriever(index, embedder, RetrievalSettings(mode="hybrid")), small)
     assert 0.5 < hybrid["nDCG@10"] <= 1.0  # relevant documents are among ~40: easy, but not by accident
     assert hybrid["recall@100"] == 1.0
-    asked = scifact.evaluate(Retriever(index, embedder, mode="hybrid"), small, rank=scifact.with_acronyms)
+    asked = scifact.evaluate(
+        Retriever(index, embedder, RetrievalSettings(mode="hybrid")), small, rank=scifact.with_acronyms
+    )
     assert 0.5 < asked["nDCG@10"] <= 1.0 and asked["recall@100"] == 1.0

@@ -49,7 +49,7 @@ class EvaluationGate:
         return evaluate(Answerer(retriever, self.settings.answer, self.settings.retrieval.top_k), self.cases)
 
     def __call__(self, version_dir: Path) -> tuple[bool, str]:
-        search, store = self.settings.vector_index.settings(), self.settings.vector_store.settings()
+        search, store = self.settings.vector_index, self.settings.vector_store
         new_report = self._evaluate(load_version(version_dir, search=search, store=store))
         new = scores(new_report)
         try:

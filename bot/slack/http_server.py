@@ -48,9 +48,7 @@ class GuardedSlackHandler:
         self.path = path
         self.max_body = max_body
         self.verifier = SignatureVerifier(signing_secret)
-        self.seen = seen or RecentKeys(
-            ttl=REPLAY_WINDOW, size=200_000
-        )  # SharedKeys when replicas share a database
+        self.seen = seen or RecentKeys(ttl=REPLAY_WINDOW, size=200_000)  # SharedKeys when replicas share a database
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != self.path:

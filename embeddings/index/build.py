@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -183,7 +183,7 @@ def _build(
     meta = IndexMeta(
         model=embedder.name,
         dimension=embedder.dimension,
-        splitter=asdict(splitter),
+        splitter=splitter.model_dump(),
         version=version,
         passages=len(passages),
         documents=digests,
@@ -253,7 +253,7 @@ def _previous_index(
     """The published index if it can be reused; otherwise note why everything is rebuilt."""
     try:
         previous = load_index(index_dir, upgrading=True)
-        check_compatible(previous.meta, embedder.name, embedder.dimension, asdict(splitter), upgrading=True)
+        check_compatible(previous.meta, embedder.name, embedder.dimension, splitter.model_dump(), upgrading=True)
     except IndexError_ as exc:
         if current_version_name(index_dir):
             report.rebuilt_because = str(exc).split("; rebuild")[0]

@@ -79,4 +79,4 @@ def _settings(store: StoreSettings | None, location: dict[str, str]) -> StoreSet
     from the environment)."""
     if store is not None and store.kind == "milvus":
         return store
-    return StoreSettings(uri=location["uri"], token=os.environ.get(TOKEN_ENV, ""))
+    return StoreSettings(uri=location["uri"]).with_token(os.environ.get(TOKEN_ENV, ""))

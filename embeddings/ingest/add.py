@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import Field
 
 from embeddings.atomic import atomic_write_text, fsync_path
 from embeddings.errors import AddError, DocumentError
@@ -29,6 +30,13 @@ _EXTENSIONS = {"pdf": ".pdf", "html": ".html", "markdown": ".md", "text": ".txt"
 _CONTENT_TYPES = {"text/markdown": "markdown", "text/x-markdown": "markdown", "text/plain": "text"}
 
 
+class IngestSettings(ReadLimits):
+    """config.yaml `ingest:`: the bounds on reading a document, and on downloading one with `policybot add URL`."""
+
+    download_timeout: float = Field(30, gt=0, le=600, description="`policybot add URL`: seconds for the download")
+    max_redirects: int = Field(5, ge=0, le=10, description="`policybot add URL`: redirects followed")
+
+
 @dataclass(frozen=True)
 class Added:
     path: Path  # where the document now lives
@@ -39,9 +47,7 @@ def add_document(
     source: str,
     knowledge_dir: Path,
     metadata: dict[str, Any],
-    limits: ReadLimits,
-    timeout: float = 30.0,
-    max_redirects: int = 5,
+    settings: IngestSettings,
     name: str | None = None,
 ) -> Added:
     """Copy (path) or download (URL) `source` into `knowledge_dir`, under a country folder if given.
@@ -55,14 +61,14 @@ def add_document(
     folder.mkdir(parents=True, exist_ok=True)
     is_url = bool(re.match(r"[a-z][a-z0-9+.-]*://", source, re.IGNORECASE))
     if is_url:
-        fetched = download(source, folder, limits.max_bytes, timeout, max_redirects)
+        fetched = download(source, folder, settings.max_bytes, settings.download_timeout, settings.max_redirects)
         tmp, origin = fetched.path, fetched.url
         metadata = {"source_url": fetched.url, "retrieved": datetime.now(UTC).date().isoformat(), **metadata}
         last = Path(origin.split("?")[0].split("#")[0].rstrip("/")).name
         stem, suffix = _slug(Path(last).stem or "page"), Path(last).suffix.lower()
         hint = _CONTENT_TYPES.get(fetched.content_type)
     else:
-        tmp = _copy_in(Path(source).expanduser(), folder, limits)
+        tmp = _copy_in(Path(source).expanduser(), folder, settings)
         origin, stem, suffix, hint = source, _slug(Path(source).stem), Path(source).suffix.lower(), None
     staged: list[Path] = [tmp]
     try:
@@ -75,7 +81,7 @@ def add_document(
         os.replace(tmp, checked)
         staged = [checked]
         try:
-            read_document(checked, folder, limits)  # fails here, not later in `policybot index`
+            read_document(checked, folder, settings)  # fails here, not later in `policybot index`
         except DocumentError as exc:
             raise AddError(f"{origin}: {exc.reason}; not added") from None
         if metadata:
@@ -84,7 +90,7 @@ def add_document(
         os.replace(checked, target)
         staged = []
         fsync_path(folder)
-        return Added(target, read_document(target, knowledge_dir, limits))
+        return Added(target, read_document(target, knowledge_dir, settings))
     finally:
         for path in staged:
             path.unlink(missing_ok=True)

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import pysbd
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
+from pydantic import BaseModel, ConfigDict, Field
 
 from embeddings.ingest.documents import Document
 from embeddings.passage import Passage, Span, passage_id, passage_key
@@ -25,15 +26,17 @@ _WS = re.compile(r"[ \t\r\f\v]+")
 _SEPARATORS_AS_SPACES = {code: " " for code in range(0x1C, 0x20)}
 
 
-@dataclass(frozen=True)
-class SplitterSettings:
-    """How documents are cut; recorded in the index so a change forces a rebuild."""
+class SplitterSettings(BaseModel):
+    """How documents are cut (config.yaml `splitter:`); recorded in the index so a change forces a rebuild."""
 
-    max_chars: int = 1200  # longer paragraphs are cut at sentence boundaries
-    min_chars: int = 1  # shorter blocks are dropped (e.g. stray punctuation)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_chars: int = Field(1200, ge=100, le=20000, description="longest passage, in characters")
+    min_chars: int = Field(1, ge=1, le=1000, description="shorter blocks are dropped")
 
     def fingerprint(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """The settings as one text, part of every passage's content hash."""
+        return json.dumps(self.model_dump(), sort_keys=True)
 
 
 @dataclass

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Literal, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from embeddings.errors import PolicyBotError
 
@@ -42,27 +42,40 @@ class VectorStore(Protocol):
     def reconstruct_many(self, ids: np.ndarray) -> np.ndarray: ...
 
 
-@dataclass(frozen=True)
-class StoreSettings:
+class StoreSettings(BaseModel):
     """Which vector store an index is written to and read from (config.yaml `vector_store:`).
 
     `uri`: "" or "faiss" = FAISS files in the index folder; a path ending in .db = Milvus Lite
     (embedded, one process at a time); http(s)://host:port = a Milvus server, whose token comes
-    from the POLICYBOT_MILVUS_TOKEN environment variable.
+    from the POLICYBOT_MILVUS_TOKEN environment variable (it is no field: config.yaml cannot hold it).
     """
 
-    uri: str = ""
-    milvus_index: str = "AUTOINDEX"
-    collection_prefix: str = "policybot"
-    timeout: float = 10.0
-    token: str = field(default="", repr=False)
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    uri: str = Field(
+        "",
+        description=(
+            "where passage vectors live: empty or faiss (files in index_dir), a path ending in .db "
+            "(Milvus Lite) or http://host:19530 (a Milvus server; token from POLICYBOT_MILVUS_TOKEN)"
+        ),
+    )
+    milvus_index: Literal["AUTOINDEX", "FLAT", "HNSW", "IVF_FLAT"] = Field(
+        "AUTOINDEX", description="Milvus vector index type (AUTOINDEX lets Milvus choose)"
+    )
+    collection_prefix: str = Field(
+        "policybot",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,100}$",
+        description="Milvus collections are named PREFIX_<version>_<random>; one prefix per index_dir",
+    )
+    timeout: float = Field(10.0, gt=0, le=600, description="seconds a Milvus request may take")
+    _token: str = PrivateAttr("")
 
     @classmethod
-    def from_uri(cls, uri: str, **options: object) -> StoreSettings:
+    def from_uri(cls, uri: str, **options: Any) -> StoreSettings:
         """Parse `uri` (load_settings has already made a Milvus Lite path absolute, relative to config.yaml)."""
         uri = uri.strip()
         if uri.lower() in ("", "faiss"):
-            return cls("", **options)  # type: ignore[arg-type]
+            return cls(uri="", **options)
         if "://" in uri:
             parts = urlsplit(uri)
             if parts.scheme not in ("http", "https", "tcp", "grpc"):
@@ -71,10 +84,20 @@ class StoreSettings:
                 )
             if parts.password:
                 raise PolicyBotError(f"{SETTING}: {redact(uri)} holds a password; set the token in {TOKEN_ENV} instead")
-            return cls(uri, token=os.environ.get(TOKEN_ENV, ""), **options)  # type: ignore[arg-type]
+            return cls(uri=uri, **options).with_token(os.environ.get(TOKEN_ENV, ""))
         if not uri.endswith(".db"):
             raise PolicyBotError(f"{SETTING}: a Milvus Lite file must end in .db (e.g. index/milvus.db), got {uri!r}")
-        return cls(str(Path(uri).expanduser()), **options)  # type: ignore[arg-type]
+        return cls(uri=str(Path(uri).expanduser()), **options)
+
+    def with_token(self, token: str) -> StoreSettings:
+        """These settings connecting with `token` (kept out of the fields, so never dumped or shown)."""
+        copy = self.model_copy()
+        copy._token = token
+        return copy
+
+    @property
+    def token(self) -> str:
+        return self._token
 
     @property
     def kind(self) -> str:

@@ -3,7 +3,7 @@
 Exact (IndexFlatIP) for small corpora, approximate (IVF or HNSW) above `exact_up_to` vectors,
 always inside an IndexIDMap2 so passage ids, `reconstruct` and id filters work the same way:
 
-    >>> settings = VectorIndexSettings(kind="auto", exact_up_to=50_000)
+    >>> settings = VectorIndexSettings(type="auto", exact_up_to=50_000)
     >>> settings.resolve(10_000), settings.resolve(200_000)
     ('flat', 'ivf')
 """
@@ -17,14 +17,13 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import faiss
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
-KINDS = ("auto", "flat", "hnsw", "ivf")
 CACHED_SELECTIONS = 4  # filtered selections whose vectors are kept for exact search
 _MIN_POINTS_PER_LIST = 39  # FAISS's k-means wants at least this many training vectors per list
 _TRAIN_POINTS_PER_LIST = 64
@@ -34,31 +33,33 @@ _MAX_EF = 1024  # HNSW efSearch cap when a filter widens the search
 _SERIAL_BELOW = 20
 
 
-@dataclass(frozen=True)
-class VectorIndexSettings:
+class VectorIndexSettings(BaseModel):
     """How the vector index is built and searched (config.yaml `vector_index:`).
 
-    `kind`: auto = exact up to `exact_up_to` vectors, IVF above; flat, hnsw, ivf = always that.
-    Filters selecting at most `exact_up_to` ids are searched exactly on any kind.
+    `type`: auto = exact up to `exact_up_to` vectors, IVF above; flat, hnsw, ivf = always that.
+    Filters selecting at most `exact_up_to` ids are searched exactly on any type.
     """
 
-    kind: str = "auto"
-    exact_up_to: int = 50_000
-    hnsw_m: int = 32
-    hnsw_ef_construction: int = 80
-    hnsw_ef_search: int = 64
-    ivf_nlist: int = 0  # 0 = automatic: about 2·√n lists
-    ivf_nprobe: int = 0  # 0 = automatic: a sixth of the lists, at least 16
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
-    def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"vector index type must be one of {', '.join(KINDS)}, got {self.kind!r}")
+    type: Literal["auto", "flat", "hnsw", "ivf"] = Field(
+        "auto",
+        description="auto (exact up to exact_up_to passages, IVF above), flat (exact), hnsw or ivf (approximate)",
+    )
+    exact_up_to: int = Field(
+        50_000, ge=0, le=100_000_000, description="auto searches exactly up to this many passages; also filters"
+    )
+    hnsw_m: int = Field(32, ge=4, le=128, description="HNSW graph neighbours per vector")
+    hnsw_ef_construction: int = Field(80, ge=8, le=2048, description="HNSW build-time search depth")
+    hnsw_ef_search: int = Field(64, ge=8, le=4096, description="HNSW query-time search depth")
+    ivf_nlist: int = Field(0, ge=0, le=1_000_000, description="IVF inverted lists; 0 = about 2 x sqrt(passages)")
+    ivf_nprobe: int = Field(0, ge=0, le=100_000, description="IVF lists searched per query; 0 = a sixth of the lists")
 
     def resolve(self, n: int) -> str:
         """The index kind built for `n` vectors: flat, hnsw or ivf (an empty index is flat)."""
-        if n == 0 or self.kind == "flat" or (self.kind == "auto" and n <= self.exact_up_to):
+        if n == 0 or self.type == "flat" or (self.type == "auto" and n <= self.exact_up_to):
             return "flat"
-        return "ivf" if self.kind == "auto" else self.kind
+        return "ivf" if self.type == "auto" else self.type
 
     def nlist(self, n: int) -> int:
         """IVF inverted lists for `n` vectors, never more than the training data supports."""

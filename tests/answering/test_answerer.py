@@ -166,7 +166,7 @@ def test_a_quote_opening_with_it_brings_the_end_of_the_paragraph_it_continues(
     settings = shipped_settings.model_copy(
         update={"knowledge_dir": knowledge, "index_dir": tmp_path / "index", "splitter": splitter}
     )
-    build_index(knowledge, settings.index_dir, embedder, splitter.settings())
+    build_index(knowledge, settings.index_dir, embedder, splitter)
     answer = build_answerer(settings, embedder).ask("When did Innovate UK set up the Catapults?")
 
     assert answer.citations[0].passage.text.startswith("It was set up by Innovate UK in 2011")

@@ -36,7 +36,7 @@ def extra_settings(tmp_path_factory: pytest.TempPathFactory, embedder: SentenceT
     settings = load_settings(ROOT / "config.yaml").model_copy(
         update={"knowledge_dir": build_extra_knowledge(base / "knowledge"), "index_dir": base / "index"}
     )
-    report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter.settings())
+    report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter)
     assert report.problems == []
     return settings
 

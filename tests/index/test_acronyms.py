@@ -68,7 +68,7 @@ def test_a_question_using_the_long_form_finds_passages_using_only_the_acronym(
         "# AMP meetings\n\nAMP members met in Pittsburgh.\n\nThe AMP chairs rotate yearly.\n"
     )
     settings = shipped_settings.model_copy(update={"knowledge_dir": knowledge_copy, "index_dir": tmp_path / "index"})
-    build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter.settings())
+    build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter)
     lexical = settings.model_copy(update={"retrieval": settings.retrieval.model_copy(update={"mode": "lexical"})})
     answerer = build_answerer(lexical, embedder=embedder)
     _, hits = answerer.retrieve("Where did the Advanced Manufacturing Partnership gather?", k=10)

@@ -117,7 +117,7 @@ def test_a_url_is_downloaded_into_a_country_folder_with_its_metadata(
     assert "retrieved" in sidecar
 
     settings = load_settings(config)
-    build_index(settings.knowledge_dir, settings.index_dir, FakeEmbedder(), settings.splitter.settings())
+    build_index(settings.knowledge_dir, settings.index_dir, FakeEmbedder(), settings.splitter)
     assert main(["--config", str(config), "sources"]) == 0
     listing = capsys.readouterr().out
     assert listing.startswith("2 documents, 10 passages in index ")

@@ -145,7 +145,7 @@ def test_a_pdf_compression_bomb_is_refused_in_bounded_time_and_memory(tmp_path: 
 
 def test_pdfs_over_the_page_cap_are_skipped(tmp_path: Path) -> None:
     with pytest.raises(DocumentError, match="has 3 pages, over the limit of 2"):
-        read_document(write_china_pdf(tmp_path), tmp_path, ReadLimits(max_pages=2))
+        read_document(write_china_pdf(tmp_path), tmp_path, ReadLimits(max_pdf_pages=2))
 
 
 def test_bad_files_are_reported_and_everything_else_is_read(tmp_path: Path) -> None:

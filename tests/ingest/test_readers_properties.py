@@ -47,7 +47,7 @@ def test_readers_return_a_document_or_a_document_error_naming_the_file(raw: byte
         path.parent.mkdir()
         path.write_bytes(raw)
         try:
-            doc = read_document(path, root, ReadLimits(max_seconds=5))
+            doc = read_document(path, root, ReadLimits(max_read_seconds=5))
         except DocumentError as exc:
             assert str(exc).startswith(f"sub/fuzzed{suffix}: ") and exc.reason.strip()
             assert "\n" not in str(exc).rstrip(), "one clear line"

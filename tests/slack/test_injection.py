@@ -52,7 +52,7 @@ def hostile_answerer(
     (root / "knowledge").mkdir()
     (root / "knowledge" / "grants.md").write_text(DOCUMENT, encoding="utf-8")
     settings = shipped_settings.model_copy(update={"knowledge_dir": root / "knowledge", "index_dir": root / "index"})
-    report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter.settings())
+    report = build_index(settings.knowledge_dir, settings.index_dir, embedder, settings.splitter)
     assert report.documents == 1 and not report.problems
     return build_answerer(settings, embedder=embedder)
 

@@ -169,14 +169,14 @@ def test_a_new_index_is_picked_up_and_its_digest_posted_while_serving(
             "indexing": shipped_settings.indexing.model_copy(update={"reload_seconds": 0.2}),
         }
     )
-    build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter.settings())
+    build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter)
     answerer = build_answerer(settings, embedder=embedder)
     env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_APP_TOKEN": fake_slack.app_token}
     stop = _run(settings, False, env, fake_slack, answerer)
     try:
         doc = knowledge_copy / "united-states" / "key-policies.md"
         doc.write_text(doc.read_text().replace("three pillars", "three main pillars"))
-        build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter.settings())
+        build_index(knowledge_copy, settings.index_dir, embedder, settings.splitter)
         [digest] = fake_slack.wait_for_call("chat.postMessage", timeout=5)
         assert digest.body["channel"] == "CNEWS"
         assert "sections edited: united-states/key-policies.md: National Policy &gt; Capturing" in digest.body["text"]

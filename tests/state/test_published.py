@@ -27,7 +27,7 @@ def test_the_published_version_is_what_every_replica_serves(
     record_published_version(db, str(first))
     doc = knowledge_copy / "united-states" / "key-policies.md"
     doc.write_text(doc.read_text().replace("three pillars", "three main pillars"))
-    build_index(knowledge_copy, index, embedder, shipped_settings.splitter.settings())  # type: ignore[arg-type]
+    build_index(knowledge_copy, index, embedder, shipped_settings.splitter)  # type: ignore[arg-type]
     second = current_version_name(index)
     assert second != first
     settings = shipped_settings.model_copy(update={"index_dir": index})

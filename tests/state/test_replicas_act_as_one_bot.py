@@ -73,7 +73,7 @@ def deployment(
     doc = knowledge / "united-states" / "key-policies.md"
     doc.write_text(doc.read_text().replace("three pillars", "three main pillars"))
     # Only the edited passages are embedded; CURRENT moves on; the database still names `first`.
-    build_index(knowledge, index, embedder, shipped_settings.splitter.settings())
+    build_index(knowledge, index, embedder, shipped_settings.splitter)
     second = str(current_version_name(index))
     server = request.getfixturevalue("postgres_server") if shared_state_url.startswith("postgresql") else None
     with FakeSlack() as fake:

@@ -36,14 +36,14 @@ def test_auto_is_exact_below_the_threshold_and_approximate_above() -> None:
     ids, x = clustered(300)
     assert VectorIndex.build(DIM, ids, x, VectorIndexSettings(exact_up_to=300)).kind == "flat"
     assert VectorIndex.build(DIM, ids, x, VectorIndexSettings(exact_up_to=100)).kind == "ivf"
-    assert VectorIndex.build(DIM, ids, x, VectorIndexSettings(kind="hnsw", exact_up_to=10**6)).kind == "hnsw"
-    assert VectorIndex.build(DIM, ids[:0], x[:0], VectorIndexSettings(kind="ivf")).kind == "flat"  # empty
+    assert VectorIndex.build(DIM, ids, x, VectorIndexSettings(type="hnsw", exact_up_to=10**6)).kind == "hnsw"
+    assert VectorIndex.build(DIM, ids[:0], x[:0], VectorIndexSettings(type="ivf")).kind == "flat"  # empty
 
 
 @pytest.mark.parametrize("kind", ["hnsw", "ivf"])
 def test_approximate_search_finds_at_least_95_percent_of_the_exact_top_10(kind: str) -> None:
     ids, x = clustered(5000)
-    index = VectorIndex.build(DIM, ids, x, VectorIndexSettings(kind=kind))
+    index = VectorIndex.build(DIM, ids, x, VectorIndexSettings(type=kind))
     rng = np.random.default_rng(1)
     queries = x[rng.integers(0, len(x), 100)] + 0.1 * rng.standard_normal((100, DIM)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
@@ -55,7 +55,7 @@ def test_approximate_search_finds_at_least_95_percent_of_the_exact_top_10(kind: 
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_filter_returns_the_best_of_the_selected_ids_only(kind: str) -> None:
     ids, x = clustered(3000)
-    index = VectorIndex.build(DIM, ids, x, VectorIndexSettings(kind=kind, exact_up_to=100))
+    index = VectorIndex.build(DIM, ids, x, VectorIndexSettings(type=kind, exact_up_to=100))
     query = x[7]
     few = np.concatenate([ids[7:8], ids[2000:2040]])  # at most exact_up_to: searched exactly
     scores, found = index.search(query, 10, only=few)
@@ -71,7 +71,7 @@ def test_a_filter_returns_the_best_of_the_selected_ids_only(kind: str) -> None:
 def test_a_very_selective_filter_still_fills_the_results(kind: str) -> None:
     ids, x = clustered(2000)
     index = VectorIndex.build(
-        DIM, ids, x, VectorIndexSettings(kind=kind, hnsw_m=16, exact_up_to=0)
+        DIM, ids, x, VectorIndexSettings(type=kind, hnsw_m=16, exact_up_to=0)
     )  # no exact shortcut
     rare = ids[-12:]
     scores, found = index.search(x[0], 10, only=rare)
@@ -83,9 +83,9 @@ def test_a_very_selective_filter_still_fills_the_results(kind: str) -> None:
 @pytest.mark.parametrize("kind", KINDS)
 def test_saved_index_loads_with_its_kind_vectors_and_results(kind: str, tmp_path: Path) -> None:
     ids, x = clustered(1000)
-    built = VectorIndex.build(DIM, ids, x, VectorIndexSettings(kind=kind, hnsw_m=16))
+    built = VectorIndex.build(DIM, ids, x, VectorIndexSettings(type=kind, hnsw_m=16))
     built.save(tmp_path / "vectors.faiss")
-    deeper = VectorIndexSettings(kind=kind, hnsw_ef_search=128, ivf_nprobe=32)
+    deeper = VectorIndexSettings(type=kind, hnsw_ef_search=128, ivf_nprobe=32)
     loaded = VectorIndex.load(tmp_path / "vectors.faiss", deeper)
     assert (loaded.kind, loaded.count) == (kind, 1000)
     np.testing.assert_allclose(loaded.reconstruct_many(ids[123:124])[0], x[123], atol=1e-6)

@@ -14,7 +14,7 @@ import pytest
 from bot.answering.answerer import Answerer
 from bot.answering.evaluation import load_eval_set
 from bot.cli import main
-from bot.config import Settings, VectorStoreConfig, load_settings
+from bot.config import Settings, load_settings
 from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.errors import IndexError_, VectorStoreUnavailable
@@ -34,7 +34,7 @@ QUESTIONS = [c.question for c in load_eval_set(EVAL_SET) + load_eval_set(ROOT / 
 
 
 def with_store(settings: Settings, uri: str) -> Settings:
-    return settings.model_copy(update={"vector_store": VectorStoreConfig(uri=uri)})
+    return settings.model_copy(update={"vector_store": StoreSettings.from_uri(uri)})
 
 
 @pytest.fixture(scope="module")
@@ -46,15 +46,15 @@ def indexes(
     faiss = load_settings(ROOT / "config.yaml").model_copy(
         update={"knowledge_dir": build_extra_knowledge(base / "knowledge"), "index_dir": base / "faiss-index"}
     )
-    build_index(faiss.knowledge_dir, faiss.index_dir, embedder, faiss.splitter.settings())
+    build_index(faiss.knowledge_dir, faiss.index_dir, embedder, faiss.splitter)
     milvus = with_store(faiss, str(base / "milvus.db")).model_copy(update={"index_dir": base / "milvus-index"})
     shutil.copytree(faiss.index_dir, milvus.index_dir)
     switched = build_index(
         milvus.knowledge_dir,
         milvus.index_dir,
         embedder,
-        milvus.splitter.settings(),
-        store=milvus.vector_store.settings(),
+        milvus.splitter,
+        store=milvus.vector_store,
     )
     return faiss, milvus, switched
 
@@ -76,7 +76,7 @@ def test_switching_to_milvus_needs_only_the_setting_and_reuses_the_stored_vector
     version_dir = current_version_dir(milvus.index_dir)
     assert version_dir is not None and (version_dir / MILVUS_FILE).is_file()
     assert not (version_dir / "vectors.faiss").exists()
-    index = load_index(milvus.index_dir, store=milvus.vector_store.settings())
+    index = load_index(milvus.index_dir, store=milvus.vector_store)
     assert index.meta.vector_store == "milvus" and index.vectors.count == len(index.passages)
 
 
@@ -138,7 +138,7 @@ def test_a_lost_connection_fails_one_question_and_the_next_reconnects(
 def test_editing_and_deleting_documents_updates_milvus(tmp_path: Path, fake_embedder: FakeEmbedder) -> None:
     knowledge = build_extra_knowledge(tmp_path / "knowledge")
     index_dir, store = tmp_path / "index", StoreSettings.from_uri(str(tmp_path / "milvus.db"))
-    splitter = load_settings(ROOT / "config.yaml").splitter.settings()
+    splitter = load_settings(ROOT / "config.yaml").splitter
     build_index(knowledge, index_dir, fake_embedder, splitter, store=store)
     first = load_index(index_dir, store=store)
     uk = knowledge / "united-kingdom" / "institutions.md"
@@ -171,15 +171,15 @@ def test_an_index_built_with_another_store_names_both_and_the_fix(
     knowledge, index_dir = tmp_path / "knowledge", tmp_path / "index"
     shutil.copytree(ROOT / "knowledge", knowledge)
     config = write_config(tmp_path / "config.yaml", knowledge, index_dir, "vector_store:\n  uri: index/milvus.db\n")
-    build_index(knowledge, index_dir, fake_embedder, load_settings(config).splitter.settings())  # FAISS
+    build_index(knowledge, index_dir, fake_embedder, load_settings(config).splitter)  # FAISS
     with pytest.raises(IndexError_) as raised:
-        load_index(index_dir, store=load_settings(config).vector_store.settings())
+        load_index(index_dir, store=load_settings(config).vector_store)
     assert str(raised.value) == (
         f"{index_dir} was built with faiss; config.yaml sets vector_store.uri={tmp_path}/index/milvus.db: "
         "run policybot index (it moves the stored vectors, without re-embedding)"
     )
-    store = load_settings(config).vector_store.settings()
-    build_index(knowledge, index_dir, fake_embedder, load_settings(config).splitter.settings(), store=store)
+    store = load_settings(config).vector_store
+    build_index(knowledge, index_dir, fake_embedder, load_settings(config).splitter, store=store)
     with pytest.raises(IndexError_, match=r"was built with milvus; config.yaml sets vector_store.uri=faiss"):
         load_index(index_dir, store=StoreSettings())
 
@@ -200,7 +200,7 @@ def test_an_unreachable_milvus_is_one_line_naming_the_uri_and_the_setting(
         knowledge,
         index_dir,
         fake_embedder,
-        load_settings(None).splitter.settings(),
+        load_settings(None).splitter,
         store=StoreSettings.from_uri(str(tmp_path / "milvus.db")),
     )
     uri = f"http://127.0.0.1:{_closed_port()}"

@@ -5,16 +5,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, Field
+
 MB = 2**20
 
 
-@dataclass(frozen=True)
-class ReadLimits:
-    """Bounds on one document: bigger, longer or slower ones are skipped with a reason."""
+class ReadLimits(BaseModel):
+    """Bounds on one document (config.yaml `ingest:`): bigger, longer or slower ones are skipped with a reason."""
 
-    max_bytes: int = 50 * MB  # files larger than this are skipped without being read
-    max_pages: int = 2000  # PDFs with more pages are skipped
-    max_seconds: float = 60.0  # PDF text extraction stops (and the file is skipped) after this
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    max_file_mb: float = Field(50, gt=0, le=10_000, description="larger documents are skipped unread (MB)")
+    max_pdf_pages: int = Field(2000, ge=1, le=100_000, description="PDFs with more pages are skipped")
+    max_read_seconds: float = Field(60, gt=0, le=3600, description="PDF text extraction time budget (seconds)")
+
+    @property
+    def max_bytes(self) -> int:
+        """`max_file_mb` in bytes: files larger than this are skipped without being read."""
+        return int(self.max_file_mb * MB)
 
 
 @dataclass(frozen=True)

@@ -38,15 +38,16 @@ def read_pdf(raw: bytes, rel: str, limits: ReadLimits) -> Extracted:
         raise DocumentError(rel, f"looks like a compression bomb ({_BOMB}); not read") from exc
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, RecursionError) as exc:
         raise DocumentError(rel, f"is a damaged PDF ({exc}); open and re-save it, or fetch it again") from exc
-    if count > limits.max_pages:
-        raise DocumentError(rel, f"has {count} pages, over the limit of {limits.max_pages} (ingest.max_pdf_pages)")
+    if count > limits.max_pdf_pages:
+        raise DocumentError(rel, f"has {count} pages, over the limit of {limits.max_pdf_pages} (ingest.max_pdf_pages)")
     sections = _outline_sections(reader, count)
-    deadline = time.monotonic() + limits.max_seconds
+    deadline = time.monotonic() + limits.max_read_seconds
     pages: list[Page] = []
     for number in range(1, count + 1):
         if time.monotonic() > deadline:
             raise DocumentError(
-                rel, f"took over {limits.max_seconds:g}s to read (stopped at page {number} of {count}); not indexed"
+                rel,
+                f"took over {limits.max_read_seconds:g}s to read (stopped at page {number} of {count}); not indexed",
             )
         try:
             text = reader.pages[number - 1].extract_text() or ""
