@@ -186,8 +186,8 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
 
 def _record_published(settings: Settings) -> None:
     """Tell replicas sharing a state database (`state.url`) which version to serve: the one in index/CURRENT."""
+    from bot.errors import StateUnavailable
     from bot.state.connect import shared_database
-    from bot.state.database import StateUnavailable
     from bot.state.published import record_published_version
     from embeddings.index.loaded import current_version_name
 
@@ -223,7 +223,8 @@ def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.answering.answerer import QuestionError, check_question
+    from bot.answering.answerer import check_question
+    from bot.errors import QuestionError
     from bot.render.terminal import render_text
     from bot.wiring import build_answerer
 

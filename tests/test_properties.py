@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.answering.answer import Answer
-from bot.answering.answerer import Answerer, QuestionError
-from bot.config import ConfigError, Settings, load_settings
+from bot.answering.answerer import Answerer
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError, QuestionError
 from embeddings.errors import DocumentError
 from embeddings.ingest.documents import Document, read_document
 from embeddings.ingest.readers import Page, ReadLimits

@@ -11,8 +11,9 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answering.answer import Answer
-from bot.answering.answerer import Answerer, QuestionError
+from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
+from bot.errors import QuestionError
 from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
 from bot.slack.mrkdwn import escape
 from bot.state.claims import Claims, RecentKeys

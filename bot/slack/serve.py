@@ -23,6 +23,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answering.answerer import Answerer
 from bot.config import Settings
+from bot.errors import SlackStartError
 from bot.slack.http_server import EVENTS_PATH, REPLAY_WINDOW, GuardedSlackHandler
 from bot.slack.mrkdwn import escape
 from bot.state.claims import Claims, SharedKeys
@@ -30,7 +31,6 @@ from bot.state.connect import open_database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
 from bot.state.published import published_version
-from embeddings.errors import PolicyBotError
 
 log = logging.getLogger(__name__)
 
@@ -39,10 +39,6 @@ APP_TOKEN = "SLACK_APP_TOKEN"
 SIGNING_SECRET = "SLACK_SIGNING_SECRET"
 API_URL = "SLACK_API_URL"  # another Web API base URL (a proxy, GovSlack, a test stand-in); default Slack's own
 EVENT_CLAIM_SECONDS = 3600  # an event id is claimed this long: Slack's last retry comes within ~5 minutes
-
-
-class SlackStartError(PolicyBotError):
-    """The Slack bot cannot start: a token is missing or rejected, or Slack is unreachable."""
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-from bot.state.database import Database, StateUnavailable
+from bot.errors import StateUnavailable
+from bot.state.database import Database
 
 log = logging.getLogger(__name__)
 

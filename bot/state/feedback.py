@@ -20,7 +20,8 @@ from typing import Any
 import yaml
 
 from bot.answering.answer import Answer
-from bot.state.database import Database, DatabaseURL, StateDatabaseError, StateUnavailable, Transaction
+from bot.errors import FeedbackError, StateDatabaseError, StateUnavailable
+from bot.state.database import Database, DatabaseURL, Transaction
 from bot.state.migrations import migrate
 from bot.state.pending import PendingWrites
 
@@ -52,10 +53,6 @@ class FeedbackReport:
     not_helpful: int = 0
     worst: list[tuple[str, int]] = field(default_factory=list)  # (question, "Not helpful" votes)
     corrections: list[Correction] = field(default_factory=list)
-
-
-class FeedbackError(StateDatabaseError):
-    """The feedback store cannot be opened (a damaged file, or a folder that cannot be written)."""
 
 
 FLUSH_RETRY_SECONDS = 5.0

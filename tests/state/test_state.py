@@ -12,10 +12,11 @@ import pytest
 
 from bot.cli import main
 from bot.config import Settings, StateConfig
+from bot.errors import StateDatabaseError, StateUnavailable
 from bot.reloader import IndexReloader
 from bot.state.claims import SharedKeys
 from bot.state.connect import open_database
-from bot.state.database import Database, StateDatabaseError, StateUnavailable, parse_url
+from bot.state.database import Database, parse_url
 from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore
 from bot.state.migrations import LATEST, migrate
 from bot.state.published import published_version, record_published_version

@@ -19,11 +19,12 @@ from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from bot.cli import main
 from bot.config import SlackConfig
+from bot.errors import FeedbackError
 from bot.slack.app import build_app
 from bot.slack.blocks import APOLOGY, FEEDBACK_MODAL
 from bot.slack.blocks import HELPFUL as BUTTON_HELPFUL
 from bot.slack.listeners.actions import CORRECTION_NOT_SAVED
-from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackError, FeedbackStore
+from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore
 from embeddings.errors import IndexError_
 from embeddings.index.build import build_index
 from embeddings.index.loaded import current_version_name, load_index
