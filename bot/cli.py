@@ -291,7 +291,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         status = cmd_index(argparse.Namespace(full=False, dry_run=False, force=False, watch=False), settings)
         if status:
             return status
-    from bot.slack.serve import APP_TOKEN, slack_configured
+    from bot.slack.tokens import APP_TOKEN, slack_configured
 
     if slack_configured():
         return cmd_serve(argparse.Namespace(http=not os.environ.get(APP_TOKEN)), settings)

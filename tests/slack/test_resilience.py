@@ -20,7 +20,7 @@ from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.slack.app import build_app
 from bot.slack.blocks import APOLOGY
-from bot.slack.serve import make_http_server
+from bot.slack.http_server import make_http_server
 from bot.state.feedback import FeedbackStore
 from tests.slack.fakeslack import FakeSlack, dm_event, signed_post
 from tests.slack.fixtures import WsgiServers
