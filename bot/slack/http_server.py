@@ -5,7 +5,7 @@ JSON with a 500 and a stack trace. This guard, in front of it:
 
 - refuses a body over `max_body` bytes with 413 before reading it (and a bad length with 400);
 - refuses a bad or missing signature, or a timestamp over 5 minutes off, with 401;
-- acknowledges a replay (the same signed request again) with 200 and does nothing with it;
+- acknowledges a replay (the same signed request again) with 200 and does nothing with it (bot/slack/once.py);
 - answers a signed body that bolt cannot parse with 400, logged in one line.
 
 `make_http_server` puts the guard in a threaded stdlib WSGI server.
@@ -24,13 +24,12 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.state.claims import Claims, RecentKeys
+from bot.slack.once import Once
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; a modal submission at most some tens of KB
-REPLAY_WINDOW = 6 * 60  # a signature is remembered a little longer than the 5 minutes its timestamp is valid
 
 StartResponse = Callable[..., Any]
 
@@ -44,7 +43,7 @@ class GuardedSlackHandler:
         signing_secret: str,
         path: str = EVENTS_PATH,
         max_body: int = MAX_BODY_BYTES,
-        seen: Claims | None = None,
+        once: Once | None = None,
     ) -> None:
         if not signing_secret:
             raise ValueError("HTTP mode needs the signing secret to check requests")
@@ -52,7 +51,7 @@ class GuardedSlackHandler:
         self.path = path
         self.max_body = max_body
         self.verifier = SignatureVerifier(signing_secret)
-        self.seen = seen or RecentKeys(ttl=REPLAY_WINDOW, size=200_000)  # SharedKeys when replicas share a database
+        self.once = once or Once()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != self.path:
@@ -73,7 +72,7 @@ class GuardedSlackHandler:
         signature = environ.get("HTTP_X_SLACK_SIGNATURE")
         if not self.verifier.is_valid(body, timestamp, signature):
             return _reply(start_response, 401, "Invalid request")
-        if not self.seen.claim(str(signature)):  # only verified signatures are remembered
+        if not self.once.signature(str(signature)):  # only verified signatures are remembered
             log.info("ignored a replayed request (same signature)")
             return _reply(start_response, 200, "", no_retry=True)
         environ["wsgi.input"] = io.BytesIO(body)
@@ -99,15 +98,15 @@ class _QuietHandler(WSGIRequestHandler):
 
 
 def make_http_server(
-    app: App, host: str, port: int, signing_secret: str | None = None, seen: Claims | None = None
+    app: App, host: str, port: int, signing_secret: str | None = None, once: Once | None = None
 ) -> ThreadingWSGIServer:
     """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events.
 
     Requests pass `GuardedSlackHandler` first (size limit, signature, replay); `signing_secret`
-    defaults to the one the app was built with; `seen` shares replayed signatures between replicas.
+    defaults to the one the app was built with; `once` shares replayed signatures between replicas.
     """
     secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", "")
-    guarded = GuardedSlackHandler(app, secret, EVENTS_PATH, seen=seen)
+    guarded = GuardedSlackHandler(app, secret, EVENTS_PATH, once=once)
     return make_server(host, port, guarded, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
 
 

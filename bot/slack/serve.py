@@ -10,7 +10,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -20,18 +19,16 @@ from slack_sdk.errors import SlackApiError
 from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.errors import SlackStartError
-from bot.slack.http_server import EVENTS_PATH, REPLAY_WINDOW, make_http_server
+from bot.slack.http_server import EVENTS_PATH, make_http_server
 from bot.slack.mrkdwn import escape
+from bot.slack.once import Once
 from bot.slack.tokens import API_URL, APP_TOKEN, check_bot_token, read_tokens
-from bot.state.claims import Claims, SharedKeys
 from bot.state.connect import open_database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
 from bot.state.published import published_version
 
 log = logging.getLogger(__name__)
-
-EVENT_CLAIM_SECONDS = 3600  # an event id is claimed this long: Slack's last retry comes within ~5 minutes
 
 
 def serve(
@@ -62,8 +59,8 @@ def serve(
 
         answerer_factory = build_answerer
     answerer = answerer_factory(settings)
-    shared: dict[str, Any] = {"recent": SharedKeys(db, "event", EVENT_CLAIM_SECONDS)} if db.shared else {}
-    app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret, **shared)
+    once = Once.kept_in(db)
+    app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret, once=once)
     stop = stop or threading.Event()
     from bot.wiring import start_reloader
 
@@ -73,10 +70,9 @@ def serve(
         on_switch=_digest_poster(client, settings.slack.changes_channel),
         version_source=(lambda: published_version(db)) if db.shared else None,
     )
-    seen = SharedKeys(db, "signature", REPLAY_WINDOW) if db.shared else None
     try:
         if http:
-            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, seen)
+            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, once)
         else:
             _serve_socket_mode(app, tokens.app_token, stop, who, announce)
     finally:
@@ -124,11 +120,11 @@ def _serve_http(
     stop: threading.Event,
     who: str,
     announce: Callable[[str], None],
-    seen: Claims | None = None,
+    once: Once,
 ) -> None:
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
-        server = make_http_server(app, host, port, signing_secret, seen)
+        server = make_http_server(app, host, port, signing_secret, once)
     except OSError as exc:
         raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change slack.http_port") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)
