@@ -20,9 +20,9 @@ from typing import Any
 import yaml
 
 from bot.answering.answer import Answer
-from bot.errors import FeedbackError, StateDatabaseError, StateUnavailable
-from bot.state.database import Database, DatabaseURL, Transaction
-from bot.state.migrations import migrate
+from bot.errors import StateUnavailable
+from bot.state.connect import open_feedback_file
+from bot.state.database import Database, Transaction
 from bot.state.pending import PendingWrites
 
 log = logging.getLogger(__name__)
@@ -61,24 +61,17 @@ FLUSH_RETRY_SECONDS = 5.0
 class FeedbackStore:
     """Answers, votes and corrections in the state database; listener threads share one store.
 
-    Given a path, it is a SQLite file readable by its owner only (0600): it holds users'
-    questions and ids. Given `pending`, writes that cannot reach a lost PostgreSQL are kept in
-    that file and written, in order, as soon as the database answers again.
+    `db` is a database `bot.state.connect` opened (its schema up to date); given a path, that
+    SQLite file is opened so, readable by its owner only (0600): it holds users' questions and ids.
+    Given `pending`, writes that cannot reach a lost PostgreSQL are kept in that file and written,
+    in order, as soon as the database answers again.
     """
 
     def __init__(self, db: Database | Path, pending: PendingWrites | None = None) -> None:
-        if isinstance(db, Path):
-            db = Database(DatabaseURL("sqlite", str(db)), "slack.feedback_db")
-        self.db = db
+        self.db = open_feedback_file(db) if isinstance(db, Path) else db
         self.pending = pending
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
-        try:
-            migrate(db)
-        except StateUnavailable:
-            raise
-        except StateDatabaseError as exc:
-            raise FeedbackError(str(exc)) from None
         if pending is not None and pending.has_entries():
             self._start_flusher()
 
