@@ -307,7 +307,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from bot.state.connect import configured_url, open_database
-    from bot.state.feedback import FeedbackStore, export_candidates, format_report
+    from bot.state.feedback import FeedbackStore, eval_set_name, export_candidates, format_report
 
     url, _, _ = configured_url(settings)
     if url.dialect == "sqlite" and not Path(url.target).is_file():
@@ -321,9 +321,9 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     if args.export is None:
         print(format_report(report))
     elif str(args.export) == "-":
-        print(export_candidates(report), end="")
+        print(export_candidates(report, eval_set_name(settings)), end="")
     else:
-        args.export.write_text(export_candidates(report), encoding="utf-8")
+        args.export.write_text(export_candidates(report, eval_set_name(settings)), encoding="utf-8")
         print(f"Wrote {len(report.corrections)} candidate(s) to {args.export}", file=sys.stderr)
     return 0
 

@@ -20,6 +20,7 @@ from typing import Any
 import yaml
 
 from bot.answering.answer import Answer
+from bot.config import Settings
 from bot.errors import StateUnavailable
 from bot.state.connect import open_feedback_file
 from bot.state.database import Database, Transaction
@@ -30,6 +31,7 @@ log = logging.getLogger(__name__)
 HELPFUL = "helpful"
 NOT_HELPFUL = "not_helpful"
 VOTES = (HELPFUL, NOT_HELPFUL)
+ANY_EVAL_SET = "the evaluation set"  # what the export names when config.yaml names none
 
 
 @dataclass(frozen=True)
@@ -307,11 +309,11 @@ def format_report(report: FeedbackReport) -> str:
     return "\n".join(lines)
 
 
-def export_candidates(report: FeedbackReport) -> str:
-    """Corrections as YAML in the evaluation set's format, for a person to review and merge.
+def export_candidates(report: FeedbackReport, eval_set: str = ANY_EVAL_SET) -> str:
+    """Corrections as YAML in the evaluation set's format, for a person to review and merge into `eval_set`.
 
     Each becomes an `answerable` entry whose `expect` is the user's suggestion; trim it to a
-    phrase the right passage contains before merging into tests/data/eval.yaml.
+    phrase the right passage contains before merging (`eval_set_name` says which set).
     """
     entries = []
     for c in report.corrections:
@@ -321,9 +323,22 @@ def export_candidates(report: FeedbackReport) -> str:
         entries.append(entry)
     header = (
         "# Candidate evaluation entries from Slack feedback (`policybot feedback --export`).\n"
-        "# Review each: make `expect` a phrase the right passage contains, then merge into tests/data/eval.yaml.\n"
+        f"# Review each: make `expect` a phrase the right passage contains, then merge into {eval_set}.\n"
     )
     return header + yaml.safe_dump({"answerable": entries}, sort_keys=False, allow_unicode=True, width=100)
+
+
+def eval_set_name(settings: Settings) -> str:
+    """The evaluation set corrections are merged into, as config.yaml names it: `indexing.gate_eval_set`.
+
+    Shown relative to config.yaml's folder (tests/data/eval.yaml with the shipped config), or
+    "the evaluation set" when no set is configured.
+    """
+    path = settings.indexing.gate_eval_set
+    if path is None:
+        return ANY_EVAL_SET
+    base = settings.config_path.resolve().parent if settings.config_path else Path.cwd()
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
 
 
 def _now() -> str:

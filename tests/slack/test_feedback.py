@@ -9,8 +9,11 @@ import pytest
 from bot.answering.answer import Answer, Citation, Quote
 from bot.answering.evaluation import load_eval_set
 from bot.cli import main
-from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore, export_candidates
+from bot.config import load_settings
+from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore, eval_set_name, export_candidates
 from embeddings.passage import Passage
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def answer(question: str) -> Answer:
@@ -85,6 +88,18 @@ def test_corrections_export_as_evaluation_candidates(
     [case] = load_eval_set(exported)
     assert (case.question, case.expect) == ("Who pays for R&D?", "The federal agencies and industry")
     assert export_candidates(store.report()) == exported.read_text()
+
+
+def test_the_export_names_the_evaluation_set_config_yaml_gates_publishing_with(
+    store: FeedbackStore, tmp_path: Path
+) -> None:
+    assert eval_set_name(load_settings(ROOT / "config.yaml")) == "tests/data/eval.yaml"  # the shipped checkout
+    config = tmp_path / "config.yaml"
+    config.write_text("indexing:\n  gate_eval_set: checks/eval.yaml\n")
+    assert eval_set_name(load_settings(config)) == "checks/eval.yaml"
+    config.write_text("indexing:\n  gate_eval_set: null\n")
+    assert eval_set_name(load_settings(config)) == "the evaluation set"
+    assert "then merge into checks/eval.yaml.\n" in export_candidates(store.report(), "checks/eval.yaml")
 
 
 def test_feedback_without_a_database_says_there_is_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
