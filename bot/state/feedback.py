@@ -77,11 +77,6 @@ class FeedbackStore:
         if pending is not None and pending.has_entries():
             self._start_flusher()
 
-    @property
-    def path(self) -> Path:
-        """The SQLite file (for PostgreSQL, its redacted URL as a path-like label)."""
-        return self.db.path or Path(self.db.url.redacted())
-
     def record_answer(
         self,
         answer_id: str,
@@ -152,15 +147,6 @@ class FeedbackStore:
         if not (right_answer or right_source):
             return False
         return self._write("correction", [answer_id, user, _now(), right_answer, right_source])
-
-    def votes(self) -> list[dict[str, Any]]:
-        """Every vote with its answer: question, answer, cited passage ids, index version, user, channel, time."""
-        with self.db.transaction() as tx:
-            rows = tx.execute(
-                'SELECT v.vote, v."user", v.channel, v.created, a.question, a.answer, a.passage_ids, a.index_version '
-                "FROM votes v JOIN answers a ON a.id = v.answer_id ORDER BY v.created"
-            ).fetchall()
-        return [{**r, "passage_ids": json.loads(r["passage_ids"])} for r in rows]
 
     def report(self, top: int = 10) -> FeedbackReport:
         """The figures `policybot feedback` prints."""

@@ -33,6 +33,7 @@ from tests.slack.fakeslack import (
     thread_message_event,
     view_submission_payload,
 )
+from tests.state.stored import stored_votes
 
 pytestmark = pytest.mark.slow
 
@@ -53,7 +54,7 @@ def make_app(fake_slack: FakeSlack, answerer: Answerer, store: FeedbackStore) ->
 
     def make(custom_answerer: Any = None, working_after: float = 0.0, **config: Any) -> App:
         client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-        settings = SlackConfig(feedback_db=store.path, **config)
+        settings = SlackConfig(feedback_db=store.db.path, **config)
         return build_app(
             settings, custom_answerer or answerer, client, store, signing_secret=SECRET, working_after=working_after
         )
@@ -345,7 +346,7 @@ def test_helpful_click_is_stored_with_the_answer(
     fake_slack.wait_for_ack(envelope)
     [thanks] = fake_slack.wait_for_call("response/vote", timeout=5)
     assert thanks.body["response_type"] == "ephemeral" and "Thanks" in thanks.body["text"]
-    [vote] = store.votes()
+    [vote] = stored_votes(store.db)
     assert (vote["vote"], vote["user"], vote["channel"], vote["question"]) == ("helpful", "U7", "C9", PILLARS)
     assert vote["passage_ids"] and vote["passage_ids"][0].startswith("united-states/key-policies.md#")
     assert vote["index_version"] and "three pillars" in vote["answer"]

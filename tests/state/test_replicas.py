@@ -25,6 +25,7 @@ from embeddings.index.build import build_index
 from embeddings.index.loaded import current_version_name
 from tests.postgres_fixtures import PASSWORD, PostgresServer
 from tests.slack.fakeslack import PROXY_ENV_VARS, FakeSlack, block_action_payload, dm_event, encode_payload, signed_post
+from tests.state.stored import stored_votes
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "replica-s3cret"
@@ -206,7 +207,7 @@ def test_two_replicas_answer_once_follow_the_published_version_and_lose_no_feedb
         assert _click(fake_slack, a.url, HELPFUL, answer_id, "U4", "vote-a")["text"].startswith("Thanks")
         store = FeedbackStore(db)
         voters = 4 if state_url.startswith("postgresql") else 3
-        _wait(lambda: store.report().helpful == voters - 1, 15, f"votes missing: {store.votes()}")
+        _wait(lambda: store.report().helpful == voters - 1, 15, f"votes missing: {stored_votes(db)}")
         assert published_version(db) == second
         logged = "".join(a.lines + b.lines)
         assert PASSWORD not in logged and ("***@127.0.0.1" in logged or state_url.startswith("sqlite"))

@@ -31,6 +31,7 @@ from embeddings.index.loaded import current_version_name, load_index
 from embeddings.ingest.splitter import SplitterSettings
 from tests.conftest import FakeEmbedder, write_config
 from tests.slack.fakeslack import FakeSlack, block_action_payload, dm_event, view_submission_payload
+from tests.state.stored import stored_votes
 
 
 def _mount(path: Path, size: str, options: str = "") -> bool:
@@ -156,7 +157,7 @@ def test_a_full_disk_loses_no_stored_vote_and_the_store_recovers(small_disk: Pat
         store.record_answer("big", _answer("x" * 200_000), [], "U1", "C1")
     report = store.report()
     assert report.answers == failed_at and report.helpful == 20  # every vote stored before is still there
-    assert sqlite3.connect(store.path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sqlite3.connect(store.db.path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     filler.unlink()
     assert store.record_vote("a1", "U3", "C1", NOT_HELPFUL)  # space again: writes succeed
     assert store.report().not_helpful >= 1
@@ -174,7 +175,7 @@ def test_a_corrupt_feedback_file_is_named_at_start_and_kept_for_inspection(tmp_p
 def test_the_feedback_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "var" / "feedback.sqlite3")
     store.record_answer("a1", _answer(), [], "U1", "C1")
-    assert oct(os.stat(store.path).st_mode & 0o777) == oct(0o600)
+    assert oct(os.stat(store.db.path).st_mode & 0o777) == oct(0o600)
     shutil.rmtree(tmp_path / "var")
 
 
@@ -186,7 +187,7 @@ def test_in_slack_a_full_feedback_disk_still_answers_and_apologises_for_a_lost_v
     store.record_answer("earlier", _answer(), [], "U1", "C1")
     store.record_vote("earlier", "U1", "C1", HELPFUL)
     client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.path), answerer, client, store, working_after=5.0))
+    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.db.path), answerer, client, store, working_after=5.0))
     filler = fill(small_disk)
     fake_slack.send_envelope("events_api", dm_event("What pillars do the AMP recommendations rest on?"))
     [post] = fake_slack.wait_for_call("chat.postMessage", timeout=10)
@@ -200,7 +201,7 @@ def test_in_slack_a_full_feedback_disk_still_answers_and_apologises_for_a_lost_v
         fake_slack.calls.clear()
     assert reply.body["text"] == APOLOGY  # the user is told, not left in silence
     filler.unlink()
-    votes = {(v["user"], v["vote"]) for v in store.votes()}
+    votes = {(v["user"], v["vote"]) for v in stored_votes(store.db)}
     assert ("U1", HELPFUL) in votes  # the earlier vote survived
 
 
@@ -210,7 +211,7 @@ def test_in_slack_a_correction_that_cannot_be_saved_keeps_the_modal_open_and_say
     store = FeedbackStore(small_disk / "feedback.sqlite3")
     store.record_answer("earlier", _answer(), [], "U1", "C1")
     client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.path), answerer, client, store))
+    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.db.path), answerer, client, store))
     filler = fill(small_disk)
     correction = {"correct_answer": {"value": "x" * 2900}, "correct_source": {"value": "Key Policies"}}
     for _ in range(200):  # keep submitting until the full disk refuses one
