@@ -39,7 +39,7 @@ class Responder:
     answerer: Answerer
     store: FeedbackStore
     config: SlackConfig
-    once: Once = field(default_factory=Once)  # what was answered; `Once.kept_in(db)` when replicas share a database
+    once: Once = field(default_factory=Once)  # keeps each event to one answer; `Once.kept_in(db)` across replicas
     working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
 
