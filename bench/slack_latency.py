@@ -30,7 +30,7 @@ from bot.answering.evaluation import load_eval_set  # noqa: E402
 from bot.cli import DEFAULT_EVAL_SET  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.slack.app import build_app  # noqa: E402
-from bot.slack.serve import make_http_server  # noqa: E402
+from bot.slack.http_server import make_http_server  # noqa: E402
 from bot.state.feedback import FeedbackStore  # noqa: E402
 from bot.wiring import build_answerer  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402

@@ -187,7 +187,8 @@ def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.answering.answerer import QuestionError, check_question
+    from bot.answering.answerer import check_question
+    from bot.errors import QuestionError
     from bot.render.terminal import render_text
     from bot.wiring import build_answerer
 
@@ -254,7 +255,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         status = cmd_index(argparse.Namespace(full=False, dry_run=False, force=False, watch=False), settings)
         if status:
             return status
-    from bot.slack.serve import APP_TOKEN, slack_configured
+    from bot.slack.tokens import APP_TOKEN, slack_configured
 
     if slack_configured():
         return cmd_serve(argparse.Namespace(http=not os.environ.get(APP_TOKEN)), settings)
@@ -270,7 +271,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     from bot.state.connect import configured_url, open_database
-    from bot.state.feedback import FeedbackStore, export_candidates, format_report
+    from bot.state.feedback import FeedbackStore, eval_set_name, export_candidates, format_report
 
     url, _, _ = configured_url(settings)
     if url.dialect == "sqlite" and not Path(url.target).is_file():
@@ -284,9 +285,9 @@ def cmd_feedback(args: argparse.Namespace, settings: Settings) -> int:
     if args.export is None:
         print(format_report(report))
     elif str(args.export) == "-":
-        print(export_candidates(report), end="")
+        print(export_candidates(report, eval_set_name(settings)), end="")
     else:
-        args.export.write_text(export_candidates(report), encoding="utf-8")
+        args.export.write_text(export_candidates(report, eval_set_name(settings)), encoding="utf-8")
         print(f"Wrote {len(report.corrections)} candidate(s) to {args.export}", file=sys.stderr)
     return 0
 

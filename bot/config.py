@@ -15,6 +15,7 @@ from typing import Any, Literal, get_args, get_origin
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from bot.errors import ConfigError
 from embeddings.embedder import embedding_name
 from embeddings.errors import PolicyBotError
 from embeddings.ingest.add import IngestSettings
@@ -25,10 +26,6 @@ from embeddings.vectors.faiss import VectorIndexSettings
 
 DEFAULT_CONFIG = Path("config.yaml")
 CONFIG_ENV = "POLICYBOT_CONFIG"
-
-
-class ConfigError(PolicyBotError):
-    """config.yaml is missing, unreadable or holds a bad value."""
 
 
 class _Strict(BaseModel):

@@ -6,7 +6,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot.answering.answer import Answer
-from bot.answering.answerer import Answerer, QuestionError
+from bot.answering.answerer import Answerer
+from bot.errors import QuestionError
 from bot.render.terminal import render_sources, render_text
 
 HELP = """Type a question and press Enter. Commands:

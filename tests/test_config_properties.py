@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import Settings, load_settings
+from bot.errors import ConfigError
 from tests.strategies import FAST, any_text
 
 yaml_scalars = st.one_of(

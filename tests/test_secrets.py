@@ -16,7 +16,8 @@ import pytest
 from bot.answering.answerer import Answerer
 from bot.cli import main
 from bot.config import Settings
-from bot.slack.serve import SlackStartError, serve
+from bot.errors import SlackStartError
+from bot.slack.serve import serve
 from tests.slack.fakeslack import FakeSlack, dm_event, signed_post
 
 pytestmark = pytest.mark.slow

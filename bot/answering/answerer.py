@@ -21,7 +21,7 @@ from bot.answering.abstention import (
 )
 from bot.answering.answer import Answer, Citation, Quote
 from bot.config import AnswerConfig
-from embeddings.errors import PolicyBotError
+from bot.errors import QuestionError
 from embeddings.index.loaded import LoadedIndex
 from embeddings.passage import Passage, Span
 from embeddings.retrieval import Hit, Retriever
@@ -34,10 +34,6 @@ _LIST_CUES = re.compile(  # a count is a number on its own: "the 5 goals", not "
 # A sentence opening with one of these leans on the sentence before it ("It was known as ...",
 # "The term was presented ...": a definite noun for a word or idea just named).
 _LEANS_BACK = re.compile(r"(It|Its|This|These|They|Their|Those|Such|He|She|His|Her|The (term|name|phrase|concept))\b")
-
-
-class QuestionError(PolicyBotError):
-    """The question cannot be answered as asked (empty, too long)."""
 
 
 @dataclass

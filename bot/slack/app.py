@@ -40,7 +40,7 @@ def build_app(
     config: SlackConfig,
     answerer: Answerer,
     client: WebClient,
-    store: FeedbackStore | None = None,
+    store: FeedbackStore,
     signing_secret: str = "",
     **responder_options: Any,
 ) -> App:
@@ -49,7 +49,7 @@ def build_app(
     `signing_secret` is needed in HTTP mode (Socket Mode requests are not signed).
     """
     add_rate_limit_retries(client)
-    responder = Responder(answerer, store or FeedbackStore(config.feedback_db), config, **responder_options)
+    responder = Responder(answerer, store, config, **responder_options)
     app = App(
         client=client,
         signing_secret=signing_secret,

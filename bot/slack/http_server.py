@@ -1,12 +1,14 @@
-"""The WSGI front of `serve --http`: a request reaches bolt only if it is small, signed, fresh and new.
+"""The HTTP server of `serve --http`: a request reaches bolt only if it is small, signed, fresh and new.
 
 Bolt's own adapter reads whatever Content-Length says into memory and answers a body that is not
 JSON with a 500 and a stack trace. This guard, in front of it:
 
 - refuses a body over `max_body` bytes with 413 before reading it (and a bad length with 400);
 - refuses a bad or missing signature, or a timestamp over 5 minutes off, with 401;
-- acknowledges a replay (the same signed request again) with 200 and does nothing with it;
+- acknowledges a replay (the same signed request again) with 200 and does nothing with it (bot/slack/once.py);
 - answers a signed body that bolt cannot parse with 400, logged in one line.
+
+`make_http_server` puts the guard in a threaded stdlib WSGI server.
 """
 
 from __future__ import annotations
@@ -14,19 +16,20 @@ from __future__ import annotations
 import io
 import logging
 from collections.abc import Callable, Iterable
+from socketserver import ThreadingMixIn
 from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk.signature import SignatureVerifier
 
-from bot.state.claims import Claims, RecentKeys
+from bot.slack.once import Once
 
 log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; a modal submission at most some tens of KB
-REPLAY_WINDOW = 6 * 60  # a signature is remembered a little longer than the 5 minutes its timestamp is valid
 
 StartResponse = Callable[..., Any]
 
@@ -40,7 +43,7 @@ class GuardedSlackHandler:
         signing_secret: str,
         path: str = EVENTS_PATH,
         max_body: int = MAX_BODY_BYTES,
-        seen: Claims | None = None,
+        once: Once | None = None,
     ) -> None:
         if not signing_secret:
             raise ValueError("HTTP mode needs the signing secret to check requests")
@@ -48,7 +51,7 @@ class GuardedSlackHandler:
         self.path = path
         self.max_body = max_body
         self.verifier = SignatureVerifier(signing_secret)
-        self.seen = seen or RecentKeys(ttl=REPLAY_WINDOW, size=200_000)  # SharedKeys when replicas share a database
+        self.once = once or Once()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") != "POST" or environ.get("PATH_INFO") != self.path:
@@ -69,7 +72,7 @@ class GuardedSlackHandler:
         signature = environ.get("HTTP_X_SLACK_SIGNATURE")
         if not self.verifier.is_valid(body, timestamp, signature):
             return _reply(start_response, 401, "Invalid request")
-        if not self.seen.claim(str(signature)):  # only verified signatures are remembered
+        if not self.once.signature(str(signature)):  # only verified signatures are remembered
             log.info("ignored a replayed request (same signature)")
             return _reply(start_response, 200, "", no_retry=True)
         environ["wsgi.input"] = io.BytesIO(body)
@@ -78,6 +81,33 @@ class GuardedSlackHandler:
         except Exception as exc:  # bolt parses the body before dispatching: not UTF-8, not JSON, not an object
             log.warning("a signed Slack request could not be parsed (%s); answered 400", type(exc).__name__)
             return _reply(start_response, 400, "Bad Request")
+
+
+class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    """A stdlib WSGI server handling each request in its own thread (Slack sends events concurrently)."""
+
+    daemon_threads = True
+    request_queue_size = 128  # socketserver's default of 5 resets connections when Slack sends a burst
+
+
+class _QuietHandler(WSGIRequestHandler):
+    timeout = 10  # seconds a client may take to send its request: a stalled one cannot hold a thread for ever
+
+    def log_message(self, format: str, *args: object) -> None:
+        log.debug("%s - %s", self.address_string(), format % args)
+
+
+def make_http_server(
+    app: App, host: str, port: int, signing_secret: str | None = None, once: Once | None = None
+) -> ThreadingWSGIServer:
+    """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events.
+
+    Requests pass `GuardedSlackHandler` first (size limit, signature, replay); `signing_secret`
+    defaults to the one the app was built with; `once` shares replayed signatures between replicas.
+    """
+    secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", "")
+    guarded = GuardedSlackHandler(app, secret, EVENTS_PATH, once=once)
+    return make_server(host, port, guarded, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
 
 
 def _reply(start_response: StartResponse, status: int, text: str, no_retry: bool = False) -> list[bytes]:

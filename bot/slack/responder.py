@@ -11,11 +11,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answering.answer import Answer
-from bot.answering.answerer import Answerer, QuestionError
+from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
+from bot.errors import QuestionError
 from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
 from bot.slack.mrkdwn import escape
-from bot.state.claims import Claims, RecentKeys
+from bot.slack.once import Once
 from bot.state.feedback import FeedbackStore, new_answer_id
 
 log = logging.getLogger(__name__)
@@ -38,17 +39,13 @@ class Responder:
     answerer: Answerer
     store: FeedbackStore
     config: SlackConfig
-    recent: Claims = field(default_factory=RecentKeys)  # bot.state.claims.SharedKeys when replicas share a database
+    once: Once = field(default_factory=Once)  # keeps each event to one answer; `Once.kept_in(db)` across replicas
     working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def allowed(self, channel: str) -> bool:
         """Direct messages always; channels when `slack.allowed_channels` is empty or lists them."""
         return channel.startswith("D") or not self.config.allowed_channels or channel in self.config.allowed_channels
-
-    def claim(self, channel: str, message_ts: str) -> bool:
-        """True once per message: a mention in a thread arrives both as app_mention and as message."""
-        return self.recent.claim(f"{channel}:{message_ts}")
 
     def reply(
         self,

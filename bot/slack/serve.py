@@ -1,7 +1,7 @@
 """Start the Slack bot: Socket Mode (SLACK_APP_TOKEN) or HTTP Events API mode (SLACK_SIGNING_SECRET).
 
-Tokens come from environment variables only and are never logged. A missing or rejected token
-stops the start with one line naming the variable to set.
+The tokens are checked first (bot/slack/tokens.py), then the state database, then the answerer
+loads and the bot serves until stopped; HTTP mode's server is bot/slack/http_server.py.
 """
 
 from __future__ import annotations
@@ -9,12 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-import urllib.error
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from socketserver import ThreadingMixIn
-from typing import Any
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
@@ -23,124 +18,17 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answering.answerer import Answerer
 from bot.config import Settings
-from bot.slack.http_server import EVENTS_PATH, REPLAY_WINDOW, GuardedSlackHandler
+from bot.errors import SlackStartError
+from bot.slack.http_server import EVENTS_PATH, make_http_server
 from bot.slack.mrkdwn import escape
-from bot.state.claims import Claims, SharedKeys
+from bot.slack.once import Once
+from bot.slack.tokens import API_URL, APP_TOKEN, check_bot_token, read_tokens
 from bot.state.connect import open_database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
 from bot.state.published import published_version
-from embeddings.errors import PolicyBotError
 
 log = logging.getLogger(__name__)
-
-BOT_TOKEN = "SLACK_BOT_TOKEN"
-APP_TOKEN = "SLACK_APP_TOKEN"
-SIGNING_SECRET = "SLACK_SIGNING_SECRET"
-API_URL = "SLACK_API_URL"  # another Web API base URL (a proxy, GovSlack, a test stand-in); default Slack's own
-EVENT_CLAIM_SECONDS = 3600  # an event id is claimed this long: Slack's last retry comes within ~5 minutes
-
-
-class SlackStartError(PolicyBotError):
-    """The Slack bot cannot start: a token is missing or rejected, or Slack is unreachable."""
-
-
-@dataclass(frozen=True)
-class Tokens:
-    """The secrets the bot runs with; `repr` hides them so they never reach a log."""
-
-    bot_token: str = field(repr=False)
-    app_token: str = field(default="", repr=False)
-    signing_secret: str = field(default="", repr=False)
-
-
-def slack_configured(env: Mapping[str, str] = os.environ) -> bool:
-    """Whether the environment holds enough to start the bot (bot token plus app token or signing secret)."""
-    return bool(env.get(BOT_TOKEN) and (env.get(APP_TOKEN) or env.get(SIGNING_SECRET)))
-
-
-def read_tokens(http: bool, env: Mapping[str, str] = os.environ) -> Tokens:
-    """The tokens for the chosen mode, or SlackStartError naming the variable to set."""
-    bot_token = _require(
-        env,
-        BOT_TOKEN,
-        "xoxb-",
-        "export the Bot User OAuth Token (xoxb-...) from your Slack app's OAuth & Permissions page",
-    )
-    if http:
-        secret = _require(
-            env,
-            SIGNING_SECRET,
-            "",
-            "HTTP mode needs the Signing Secret from your Slack app's Basic Information page "
-            "(or drop --http and use Socket Mode)",
-        )
-        return Tokens(bot_token, signing_secret=secret)
-    app_token = _require(
-        env,
-        APP_TOKEN,
-        "xapp-",
-        "Socket Mode needs an app-level token (xapp-...) with connections:write "
-        "(or run `policybot serve --http` with SLACK_SIGNING_SECRET)",
-    )
-    return Tokens(bot_token, app_token=app_token)
-
-
-def _require(env: Mapping[str, str], name: str, prefix: str, hint: str) -> str:
-    """The variable's value, or SlackStartError saying it is missing or of the wrong kind."""
-    value = env.get(name, "").strip()
-    if not value:
-        raise SlackStartError(f"{name} is not set: {hint}")
-    if not value.startswith(prefix):
-        raise SlackStartError(f"{name} must be a token starting with {prefix}")
-    return value
-
-
-def check_bot_token(client: WebClient) -> str:
-    """Call auth.test; return "@bot in workspace" or raise SlackStartError naming SLACK_BOT_TOKEN."""
-    sdk_log = logging.getLogger("slack_sdk.web.base_client")
-    level = sdk_log.level
-    sdk_log.setLevel(logging.CRITICAL)  # its own error line would repeat ours
-    try:
-        auth = client.auth_test()
-    except SlackApiError as exc:
-        raise SlackStartError(
-            f"Slack rejected {BOT_TOKEN} ({exc.response.get('error')}): check the token, "
-            "and reinstall the app to your workspace if it was revoked"
-        ) from None
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise SlackStartError(f"cannot reach Slack at {client.base_url} ({reason})") from None
-    finally:
-        sdk_log.setLevel(level)
-    return f"@{auth.get('user')} in {auth.get('team')}"
-
-
-class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
-    """A stdlib WSGI server handling each request in its own thread (Slack sends events concurrently)."""
-
-    daemon_threads = True
-    request_queue_size = 128  # socketserver's default of 5 resets connections when Slack sends a burst
-
-
-class _QuietHandler(WSGIRequestHandler):
-    timeout = 10  # seconds a client may take to send its request: a stalled one cannot hold a thread for ever
-
-    def log_message(self, format: str, *args: object) -> None:
-        log.debug("%s - %s", self.address_string(), format % args)
-
-
-def make_http_server(
-    app: App, host: str, port: int, signing_secret: str | None = None, seen: Claims | None = None
-) -> ThreadingWSGIServer:
-    """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events.
-
-    Requests pass `GuardedSlackHandler` first (size limit, signature, replay); `signing_secret`
-    defaults to the one the app was built with; `seen` shares replayed signatures between replicas.
-    """
-    secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", "")
-    guarded = GuardedSlackHandler(app, secret, EVENTS_PATH, seen=seen)
-    return make_server(host, port, guarded, server_class=ThreadingWSGIServer, handler_class=_QuietHandler)
 
 
 def serve(
@@ -171,8 +59,8 @@ def serve(
 
         answerer_factory = build_answerer
     answerer = answerer_factory(settings)
-    shared: dict[str, Any] = {"recent": SharedKeys(db, "event", EVENT_CLAIM_SECONDS)} if db.shared else {}
-    app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret, **shared)
+    once = Once.kept_in(db)
+    app = build_app(settings.slack, answerer, client, store, signing_secret=tokens.signing_secret, once=once)
     stop = stop or threading.Event()
     from bot.wiring import start_reloader
 
@@ -182,10 +70,9 @@ def serve(
         on_switch=_digest_poster(client, settings.slack.changes_channel),
         version_source=(lambda: published_version(db)) if db.shared else None,
     )
-    seen = SharedKeys(db, "signature", REPLAY_WINDOW) if db.shared else None
     try:
         if http:
-            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, seen)
+            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, once)
         else:
             _serve_socket_mode(app, tokens.app_token, stop, who, announce)
     finally:
@@ -233,11 +120,11 @@ def _serve_http(
     stop: threading.Event,
     who: str,
     announce: Callable[[str], None],
-    seen: Claims | None = None,
+    once: Once,
 ) -> None:
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
-        server = make_http_server(app, host, port, signing_secret, seen)
+        server = make_http_server(app, host, port, signing_secret, once)
     except OSError as exc:
         raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change slack.http_port") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)

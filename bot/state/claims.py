@@ -1,7 +1,8 @@
 """Claims: say yes once per key, so Slack's retries and duplicate deliveries are answered once.
 
 `RecentKeys` remembers keys in this process; `SharedKeys` keeps them in the state database, so an
-event delivered to two replicas is answered by one.
+event delivered to two replicas is answered by one. What the Slack bot claims, and when, is in
+bot/slack/once.py.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Protocol
 
-from bot.state.database import Database, StateUnavailable
+from bot.errors import StateUnavailable
+from bot.state.database import Database
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,8 @@
 
 With the default (no `state.url`), one process runs: the `slack.feedback_db` SQLite file holds
 feedback and claims stay in memory. With `state.url` (or POLICYBOT_DATABASE_URL) set, replicas
-share one database.
+share one database. Every open migrates the schema here, once; the stores built on a database
+(`FeedbackStore`, `SharedKeys`) take it as opened.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from bot.config import Settings
+from bot.errors import FeedbackError, StateDatabaseError
 from bot.state.database import Database, DatabaseURL, database_url
 from bot.state.migrations import migrate
 
@@ -38,6 +40,17 @@ def shared_database(settings: Settings, env: Mapping[str, str] = os.environ) -> 
     """
     url, setting, shared = configured_url(settings, env)
     return _migrated(url, setting, shared) if shared else None
+
+
+def open_feedback_file(path: Path) -> Database:
+    """The SQLite file `path` alone (as `slack.feedback_db` names it), with its schema brought up to date.
+
+    Raises FeedbackError, naming the file, when it is not a SQLite database or cannot be created.
+    """
+    try:
+        return _migrated(DatabaseURL("sqlite", str(path)), "slack.feedback_db", False)
+    except StateDatabaseError as exc:
+        raise FeedbackError(str(exc)) from None
 
 
 def _migrated(url: DatabaseURL, setting: str, shared: bool) -> Database:

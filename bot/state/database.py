@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
-from embeddings.errors import PolicyBotError
+from bot.errors import StateDatabaseError, StateUnavailable
 from embeddings.vectors.base import redact as redact_uri
 
 log = logging.getLogger(__name__)
@@ -29,14 +29,6 @@ log = logging.getLogger(__name__)
 DATABASE_URL_ENV = "POLICYBOT_DATABASE_URL"
 CONNECT_TIMEOUT = 5  # seconds; an unreachable server fails the start quickly
 IDLE_CONNECTIONS = 4  # PostgreSQL connections kept open between requests
-
-
-class StateUnavailable(PolicyBotError):
-    """The PostgreSQL server cannot be reached, or the connection to it was lost."""
-
-
-class StateDatabaseError(PolicyBotError):
-    """The database is there but unusable: a bad URL, a file that is not SQLite, a schema from a newer PolicyBot."""
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,10 @@ from typing import Any
 import yaml
 
 from bot.answering.answer import Answer
-from bot.state.database import Database, DatabaseURL, StateDatabaseError, StateUnavailable, Transaction
-from bot.state.migrations import migrate
+from bot.config import Settings
+from bot.errors import StateUnavailable
+from bot.state.connect import open_feedback_file
+from bot.state.database import Database, Transaction
 from bot.state.pending import PendingWrites
 
 log = logging.getLogger(__name__)
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 HELPFUL = "helpful"
 NOT_HELPFUL = "not_helpful"
 VOTES = (HELPFUL, NOT_HELPFUL)
+ANY_EVAL_SET = "the evaluation set"  # what the export names when config.yaml names none
 
 
 @dataclass(frozen=True)
@@ -54,41 +57,25 @@ class FeedbackReport:
     corrections: list[Correction] = field(default_factory=list)
 
 
-class FeedbackError(StateDatabaseError):
-    """The feedback store cannot be opened (a damaged file, or a folder that cannot be written)."""
-
-
 FLUSH_RETRY_SECONDS = 5.0
 
 
 class FeedbackStore:
     """Answers, votes and corrections in the state database; listener threads share one store.
 
-    Given a path, it is a SQLite file readable by its owner only (0600): it holds users'
-    questions and ids. Given `pending`, writes that cannot reach a lost PostgreSQL are kept in
-    that file and written, in order, as soon as the database answers again.
+    `db` is a database `bot.state.connect` opened (its schema up to date); given a path, that
+    SQLite file is opened so, readable by its owner only (0600): it holds users' questions and ids.
+    Given `pending`, writes that cannot reach a lost PostgreSQL are kept in that file and written,
+    in order, as soon as the database answers again.
     """
 
     def __init__(self, db: Database | Path, pending: PendingWrites | None = None) -> None:
-        if isinstance(db, Path):
-            db = Database(DatabaseURL("sqlite", str(db)), "slack.feedback_db")
-        self.db = db
+        self.db = open_feedback_file(db) if isinstance(db, Path) else db
         self.pending = pending
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
-        try:
-            migrate(db)
-        except StateUnavailable:
-            raise
-        except StateDatabaseError as exc:
-            raise FeedbackError(str(exc)) from None
         if pending is not None and pending.has_entries():
             self._start_flusher()
-
-    @property
-    def path(self) -> Path:
-        """The SQLite file (for PostgreSQL, its redacted URL as a path-like label)."""
-        return self.db.path or Path(self.db.url.redacted())
 
     def record_answer(
         self,
@@ -160,15 +147,6 @@ class FeedbackStore:
         if not (right_answer or right_source):
             return False
         return self._write("correction", [answer_id, user, _now(), right_answer, right_source])
-
-    def votes(self) -> list[dict[str, Any]]:
-        """Every vote with its answer: question, answer, cited passage ids, index version, user, channel, time."""
-        with self.db.transaction() as tx:
-            rows = tx.execute(
-                'SELECT v.vote, v."user", v.channel, v.created, a.question, a.answer, a.passage_ids, a.index_version '
-                "FROM votes v JOIN answers a ON a.id = v.answer_id ORDER BY v.created"
-            ).fetchall()
-        return [{**r, "passage_ids": json.loads(r["passage_ids"])} for r in rows]
 
     def report(self, top: int = 10) -> FeedbackReport:
         """The figures `policybot feedback` prints."""
@@ -317,11 +295,11 @@ def format_report(report: FeedbackReport) -> str:
     return "\n".join(lines)
 
 
-def export_candidates(report: FeedbackReport) -> str:
-    """Corrections as YAML in the evaluation set's format, for a person to review and merge.
+def export_candidates(report: FeedbackReport, eval_set: str = ANY_EVAL_SET) -> str:
+    """Corrections as YAML in the evaluation set's format, for a person to review and merge into `eval_set`.
 
     Each becomes an `answerable` entry whose `expect` is the user's suggestion; trim it to a
-    phrase the right passage contains before merging into tests/data/eval.yaml.
+    phrase the right passage contains before merging (`eval_set_name` says which set).
     """
     entries = []
     for c in report.corrections:
@@ -331,9 +309,22 @@ def export_candidates(report: FeedbackReport) -> str:
         entries.append(entry)
     header = (
         "# Candidate evaluation entries from Slack feedback (`policybot feedback --export`).\n"
-        "# Review each: make `expect` a phrase the right passage contains, then merge into tests/data/eval.yaml.\n"
+        f"# Review each: make `expect` a phrase the right passage contains, then merge into {eval_set}.\n"
     )
     return header + yaml.safe_dump({"answerable": entries}, sort_keys=False, allow_unicode=True, width=100)
+
+
+def eval_set_name(settings: Settings) -> str:
+    """The evaluation set corrections are merged into, as config.yaml names it: `indexing.gate_eval_set`.
+
+    Shown relative to config.yaml's folder (tests/data/eval.yaml with the shipped config), or
+    "the evaluation set" when no set is configured.
+    """
+    path = settings.indexing.gate_eval_set
+    if path is None:
+        return ANY_EVAL_SET
+    base = settings.config_path.resolve().parent if settings.config_path else Path.cwd()
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
 
 
 def _now() -> str:

@@ -14,7 +14,8 @@ import sqlite3
 from contextlib import suppress
 from datetime import UTC, datetime
 
-from bot.state.database import Database, StateDatabaseError, Transaction
+from bot.errors import StateDatabaseError
+from bot.state.database import Database, Transaction
 
 log = logging.getLogger(__name__)
 

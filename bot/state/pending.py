@@ -15,13 +15,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from bot.errors import PendingFull
+
 MAX_BYTES = 20 * 1024 * 1024  # about 10,000 answers with their blocks
 
 Entry = tuple[str, list[Any]]  # (operation, its arguments)
-
-
-class PendingFull(OSError):
-    """The pending file reached its size limit; the write is refused instead of silently dropped."""
 
 
 class PendingWrites:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.config import Settings
+from bot.errors import StateUnavailable
 from bot.state.connect import shared_database
-from bot.state.database import Database, StateUnavailable
+from bot.state.database import Database
 
 INDEX_VERSION = "index_version"
 

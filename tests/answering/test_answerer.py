@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.answering.answerer import Answerer, QuestionError
+from bot.answering.answerer import Answerer
 from bot.answering.evaluation import EvalReport, evaluate, load_eval_set
 from bot.config import Settings
+from bot.errors import QuestionError
 from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.index.build import build_index

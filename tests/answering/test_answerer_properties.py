@@ -7,7 +7,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from bot.answering.answer import Answer
-from bot.answering.answerer import Answerer, QuestionError
+from bot.answering.answerer import Answerer
+from bot.errors import QuestionError
 from tests.strategies import MARKDOWN_BITS, nested_markdown
 
 short_text = st.text(st.characters(codec="utf-8"), max_size=120)  # long questions only cost model time

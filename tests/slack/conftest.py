@@ -30,7 +30,7 @@ def make_app(fake_slack: FakeSlack, answerer: Answerer, store: FeedbackStore) ->
 
     def make(custom_answerer: Any = None, working_after: float = 0.0, **config: Any) -> App:
         client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-        settings = SlackConfig(feedback_db=store.path, **config)
+        settings = SlackConfig(feedback_db=store.db.path, **config)
         return build_app(
             settings, custom_answerer or answerer, client, store, signing_secret=SECRET, working_after=working_after
         )

@@ -8,6 +8,7 @@ from bot.slack.blocks import FEEDBACK_MODAL, HELPFUL, NOT_HELPFUL
 from bot.state.feedback import FeedbackStore
 from tests.slack.fakeslack import FakeSlack, app_mention_event, block_action_payload, dm_event, view_submission_payload
 from tests.slack.replies import PILLARS, MakeApp, buttons
+from tests.state.stored import stored_votes
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,7 @@ def test_helpful_click_is_stored_with_the_answer(
     fake_slack.wait_for_ack(envelope)
     [thanks] = fake_slack.wait_for_call("response/vote", timeout=5)
     assert thanks.body["response_type"] == "ephemeral" and "Thanks" in thanks.body["text"]
-    [vote] = store.votes()
+    [vote] = stored_votes(store.db)
     assert (vote["vote"], vote["user"], vote["channel"], vote["question"]) == ("helpful", "U7", "C9", PILLARS)
     assert vote["passage_ids"] and vote["passage_ids"][0].startswith("united-states/key-policies.md#")
     assert vote["index_version"] and "three pillars" in vote["answer"]

@@ -9,8 +9,12 @@ import pytest
 from bot.answering.answer import Answer, Citation, Quote
 from bot.answering.evaluation import load_eval_set
 from bot.cli import main
-from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore, export_candidates
+from bot.config import load_settings
+from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore, eval_set_name, export_candidates
 from embeddings.passage import Passage
+from tests.state.stored import stored_votes
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def answer(question: str) -> Answer:
@@ -42,7 +46,7 @@ def store(tmp_path: Path) -> FeedbackStore:
 
 
 def test_a_vote_keeps_question_answer_passages_index_user_channel_and_time(store: FeedbackStore) -> None:
-    first = store.votes()[0]
+    first = stored_votes(store.db)[0]
     assert first["question"] == "What about energy?" and first["answer"] == "Energy policy is central. [1]"
     assert (first["passage_ids"], first["index_version"], first["user"], first["channel"]) == (
         ["us.md#3"],
@@ -68,7 +72,7 @@ def test_feedback_report_lists_counts_worst_questions_and_corrections(
     store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "config.yaml"
-    config.write_text(f"slack:\n  feedback_db: {store.path}\n")
+    config.write_text(f"slack:\n  feedback_db: {store.db.path}\n")
     assert main(["--config", str(config), "feedback"]) == 0
     out = capsys.readouterr().out
     assert "Answers posted in Slack: 2" in out and "Votes: 1 helpful, 2 not helpful" in out
@@ -80,11 +84,23 @@ def test_corrections_export_as_evaluation_candidates(
     store: FeedbackStore, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config, exported = tmp_path / "config.yaml", tmp_path / "candidates.yaml"
-    config.write_text(f"slack:\n  feedback_db: {store.path}\n")
+    config.write_text(f"slack:\n  feedback_db: {store.db.path}\n")
     assert main(["--config", str(config), "feedback", "--export", str(exported)]) == 0
     [case] = load_eval_set(exported)
     assert (case.question, case.expect) == ("Who pays for R&D?", "The federal agencies and industry")
     assert export_candidates(store.report()) == exported.read_text()
+
+
+def test_the_export_names_the_evaluation_set_config_yaml_gates_publishing_with(
+    store: FeedbackStore, tmp_path: Path
+) -> None:
+    assert eval_set_name(load_settings(ROOT / "config.yaml")) == "tests/data/eval.yaml"  # the shipped checkout
+    config = tmp_path / "config.yaml"
+    config.write_text("indexing:\n  gate_eval_set: checks/eval.yaml\n")
+    assert eval_set_name(load_settings(config)) == "checks/eval.yaml"
+    config.write_text("indexing:\n  gate_eval_set: null\n")
+    assert eval_set_name(load_settings(config)) == "the evaluation set"
+    assert "then merge into checks/eval.yaml.\n" in export_candidates(store.report(), "checks/eval.yaml")
 
 
 def test_feedback_without_a_database_says_there_is_none(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

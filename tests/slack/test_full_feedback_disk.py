@@ -19,6 +19,7 @@ from bot.state.feedback import HELPFUL, FeedbackStore
 from tests.disk_faults import fill
 from tests.slack.fakeslack import FakeSlack, block_action_payload, dm_event, view_submission_payload
 from tests.state.answers import stored_answer
+from tests.state.stored import stored_votes
 
 
 @pytest.mark.slow
@@ -29,7 +30,7 @@ def test_in_slack_a_full_feedback_disk_still_answers_and_apologises_for_a_lost_v
     store.record_answer("earlier", stored_answer(), [], "U1", "C1")
     store.record_vote("earlier", "U1", "C1", HELPFUL)
     client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.path), answerer, client, store, working_after=5.0))
+    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.db.path), answerer, client, store, working_after=5.0))
     filler = fill(small_disk)
     fake_slack.send_envelope("events_api", dm_event("What pillars do the AMP recommendations rest on?"))
     [post] = fake_slack.wait_for_call("chat.postMessage", timeout=10)
@@ -43,7 +44,7 @@ def test_in_slack_a_full_feedback_disk_still_answers_and_apologises_for_a_lost_v
         fake_slack.calls.clear()
     assert reply.body["text"] == APOLOGY  # the user is told, not left in silence
     filler.unlink()
-    votes = {(v["user"], v["vote"]) for v in store.votes()}
+    votes = {(v["user"], v["vote"]) for v in stored_votes(store.db)}
     assert ("U1", HELPFUL) in votes  # the earlier vote survived
 
 
@@ -53,7 +54,7 @@ def test_in_slack_a_correction_that_cannot_be_saved_keeps_the_modal_open_and_say
     store = FeedbackStore(small_disk / "feedback.sqlite3")
     store.record_answer("earlier", stored_answer(), [], "U1", "C1")
     client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
-    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.path), answerer, client, store))
+    bolt_socket_mode(build_app(SlackConfig(feedback_db=store.db.path), answerer, client, store))
     filler = fill(small_disk)
     correction = {"correct_answer": {"value": "x" * 2900}, "correct_source": {"value": "Key Policies"}}
     for _ in range(200):  # keep submitting until the full disk refuses one

@@ -62,7 +62,7 @@ def connect(fake_slack: FakeSlack, bolt_socket_mode: Callable[..., Any], tmp_pat
     def start(answerer: Answerer) -> App:
         client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
         store = FeedbackStore(tmp_path / "feedback.sqlite3")
-        app = build_app(SlackConfig(feedback_db=store.path), answerer, client, store, working_after=5.0)
+        app = build_app(SlackConfig(feedback_db=store.db.path), answerer, client, store, working_after=5.0)
         bolt_socket_mode(app)
         return app
 

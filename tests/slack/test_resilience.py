@@ -20,7 +20,7 @@ from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.slack.app import build_app
 from bot.slack.blocks import APOLOGY
-from bot.slack.serve import make_http_server
+from bot.slack.http_server import make_http_server
 from bot.state.feedback import FeedbackStore
 from tests.slack.fakeslack import FakeSlack, dm_event, signed_post
 from tests.slack.fixtures import WsgiServers
@@ -50,7 +50,7 @@ def make_app(fake_slack: FakeSlack, answerer: Answerer, tmp_path: Path) -> Calla
     def make(custom: Answerer | None = None) -> App:
         client = WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
         store = FeedbackStore(tmp_path / "feedback.sqlite3")
-        config = SlackConfig(feedback_db=store.path)
+        config = SlackConfig(feedback_db=store.db.path)
         return build_app(config, custom or answerer, client, store, signing_secret=SECRET, working_after=5.0)
 
     return make

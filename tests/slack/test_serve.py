@@ -14,8 +14,9 @@ import yaml
 from bot.answering.answerer import Answerer
 from bot.cli import main
 from bot.config import Settings
+from bot.errors import SlackStartError
 from bot.slack.listeners.commands import COMMAND
-from bot.slack.serve import SlackStartError, serve
+from bot.slack.serve import serve
 from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.index.build import build_index

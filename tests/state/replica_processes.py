@@ -18,7 +18,6 @@ from typing import Any
 
 from bot.slack.blocks import HELPFUL
 from bot.state.database import Database
-from bot.state.feedback import FeedbackStore
 from bot.state.published import record_published_version
 from tests.postgres_fixtures import PostgresServer
 from tests.slack.fakeslack import (
@@ -30,6 +29,7 @@ from tests.slack.fakeslack import (
     encode_payload,
     signed_post,
 )
+from tests.state.stored import stored_votes
 
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "replica-s3cret"
@@ -205,7 +205,7 @@ class Deployment:
 
     def votes_by(self, user: str) -> list[str]:
         """The votes stored in the shared database for `user`."""
-        return [v["vote"] for v in FeedbackStore(self.db).votes() if v["user"] == user]
+        return [v["vote"] for v in stored_votes(self.db) if v["user"] == user]
 
     def log(self) -> str:
         """Everything both replicas wrote to stderr."""

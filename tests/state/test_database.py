@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.state.database import StateDatabaseError, parse_url
+from bot.errors import StateDatabaseError
+from bot.state.database import parse_url
 
 
 def test_a_bad_url_is_named(tmp_path: Path) -> None:

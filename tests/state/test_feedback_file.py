@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackError, FeedbackStore
+from bot.errors import FeedbackError
+from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore
 from tests.disk_faults import fill
 from tests.state.answers import stored_answer
 
@@ -29,7 +30,7 @@ def test_a_full_disk_loses_no_stored_vote_and_the_store_recovers(small_disk: Pat
         store.record_answer("big", stored_answer("x" * 200_000), [], "U1", "C1")
     report = store.report()
     assert report.answers == failed_at and report.helpful == 20  # every vote stored before is still there
-    assert sqlite3.connect(store.path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    assert sqlite3.connect(store.db.path).execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     filler.unlink()
     assert store.record_vote("a1", "U3", "C1", NOT_HELPFUL)  # space again: writes succeed
     assert store.report().not_helpful >= 1
@@ -47,5 +48,5 @@ def test_a_corrupt_feedback_file_is_named_at_start_and_kept_for_inspection(tmp_p
 def test_the_feedback_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:
     store = FeedbackStore(tmp_path / "var" / "feedback.sqlite3")
     store.record_answer("a1", stored_answer(), [], "U1", "C1")
-    assert oct(os.stat(store.path).st_mode & 0o777) == oct(0o600)
+    assert oct(os.stat(store.db.path).st_mode & 0o777) == oct(0o600)
     shutil.rmtree(tmp_path / "var")

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from bot.state.database import Database, StateDatabaseError
+from bot.errors import StateDatabaseError
+from bot.state.database import Database
 from bot.state.feedback import HELPFUL, FeedbackStore
 from bot.state.migrations import LATEST, migrate
 from tests.state.databases import schema_steps

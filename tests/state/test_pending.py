@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.errors import StateUnavailable
 from bot.state.connect import open_database
-from bot.state.database import StateUnavailable
 from bot.state.feedback import HELPFUL, FeedbackStore
 from bot.state.pending import PendingWrites
 from tests.postgres_fixtures import PostgresServer

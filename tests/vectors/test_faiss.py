@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.config import ConfigError, load_settings
+from bot.config import load_settings
+from bot.errors import ConfigError
 from embeddings.index.build import build_index
 from embeddings.index.loaded import load_index
 from embeddings.ingest.splitter import SplitterSettings
