@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -257,8 +256,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             return status
     from bot.slack.tokens import APP_TOKEN, slack_configured
 
-    if slack_configured():
-        return cmd_serve(argparse.Namespace(http=not os.environ.get(APP_TOKEN)), settings)
+    if slack_configured(settings.env):
+        return cmd_serve(argparse.Namespace(http=not settings.env.get(APP_TOKEN)), settings)
     return cmd_repl(args, settings)
 
 
@@ -316,7 +315,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     from bot.render.document_list import format_sources, summarize
     from embeddings.index.loaded import load_index
 
-    index = load_index(settings.index_dir)
+    index = load_index(settings.index_dir, token=settings.vector_store.token)
     summaries = summarize(index.passages.values())
     if args.json:
         print(json.dumps([s.to_dict() for s in summaries], indent=2, ensure_ascii=False))

@@ -9,11 +9,12 @@ settings models of the components in `embeddings/`, defined beside the code they
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from bot.errors import ConfigError
 from embeddings.embedder import embedding_name
@@ -21,11 +22,13 @@ from embeddings.errors import PolicyBotError
 from embeddings.ingest.add import IngestSettings
 from embeddings.ingest.splitter import SplitterSettings
 from embeddings.retrieval import RetrievalSettings
+from embeddings.vectors.base import TOKEN_ENV as MILVUS_TOKEN_ENV
 from embeddings.vectors.base import StoreSettings
 from embeddings.vectors.faiss import VectorIndexSettings
 
 DEFAULT_CONFIG = Path("config.yaml")
 CONFIG_ENV = "POLICYBOT_CONFIG"
+ENV_PREFIXES = ("POLICYBOT_", "SLACK_")  # the environment variables Settings.env holds
 
 
 class _Strict(BaseModel):
@@ -116,6 +119,19 @@ class Settings(_Strict):
     vector_store: StoreSettings = StoreSettings()
     history_file: Path = Path("~/.policybot_history")
     config_path: Path | None = None
+    _env: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def env(self) -> Mapping[str, str]:
+        """The POLICYBOT_* and SLACK_* environment variables read with the config (tokens, the
+        state database URL): the only values that come from the environment, never from the file."""
+        return self._env
+
+    def with_env(self, env: Mapping[str, str]) -> Settings:
+        """These settings with `env`'s POLICYBOT_* and SLACK_* variables; the Milvus token joins the vector store."""
+        copy = self.model_copy(update={"vector_store": self.vector_store.with_token(env.get(MILVUS_TOKEN_ENV, ""))})
+        copy._env = {k: v for k, v in env.items() if k.startswith(ENV_PREFIXES)}
+        return copy
 
     @property
     def embedding_name(self) -> str:
@@ -123,14 +139,16 @@ class Settings(_Strict):
         return embedding_name(self.model, self.backend)
 
 
-def load_settings(path: Path | None = None) -> Settings:
-    """Read config.yaml (or $POLICYBOT_CONFIG); a missing default file means built-in defaults."""
-    explicit = path is not None or CONFIG_ENV in os.environ
-    path = Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG)
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read config.yaml (or $POLICYBOT_CONFIG) and the environment variables PolicyBot uses (`env`,
+    default os.environ: the one place they are read); a missing default file means built-in defaults."""
+    env = os.environ if env is None else env
+    explicit = path is not None or CONFIG_ENV in env
+    path = Path(path or env.get(CONFIG_ENV) or DEFAULT_CONFIG)
     if not path.is_file():
         if explicit:
             raise ConfigError(f"{path}: config file not found")
-        return _resolve(Settings(), Path.cwd(), None)
+        return _resolve(Settings(), Path.cwd(), None).with_env(env)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:
@@ -150,7 +168,7 @@ def load_settings(path: Path | None = None) -> Settings:
     except ValidationError as exc:
         raise ConfigError(_describe(path, exc)) from None
     try:
-        return _resolve(settings, path.resolve().parent, path)
+        return _resolve(settings, path.resolve().parent, path).with_env(env)
     except PolicyBotError as exc:  # a vector_store.uri StoreSettings.from_uri refuses
         raise ConfigError(f"{path}: {exc}") from None
 

@@ -53,3 +53,18 @@ def test_config_path_can_come_from_the_environment(tmp_path: Path, monkeypatch: 
     path.write_text("retrieval:\n  top_k: 7\n")
     monkeypatch.setenv("POLICYBOT_CONFIG", str(path))
     assert load_settings().retrieval.top_k == 7
+
+
+def test_secrets_come_from_the_environment_read_with_the_config(tmp_path: Path) -> None:
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "POLICYBOT_MILVUS_TOKEN": "root:pw", "HOME": "/root", "PGPASSWORD": "x"}
+    settings = load_settings(ROOT / "config.yaml", env=env)
+    assert dict(settings.env) == {"SLACK_BOT_TOKEN": "xoxb-1", "POLICYBOT_MILVUS_TOKEN": "root:pw"}
+    assert settings.vector_store.token == "root:pw"
+    assert "xoxb-1" not in repr(settings) and "root:pw" not in repr(settings)
+
+
+def test_a_secret_in_config_yaml_is_an_unknown_key(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("env:\n  SLACK_BOT_TOKEN: xoxb-1\n")
+    with pytest.raises(ConfigError, match="unknown key 'env'"):
+        load_settings(path, env={})

@@ -53,7 +53,9 @@ class EvaluationGate:
         new_report = self._evaluate(load_version(version_dir, search=search, store=store))
         new = scores(new_report)
         try:
-            current = load_index(self.settings.index_dir, search=search)  # may be in the other store
+            current = load_index(
+                self.settings.index_dir, search=search, token=self.settings.vector_store.token
+            )  # may be in the other store
         except IndexError_:
             return (
                 True,

@@ -7,7 +7,6 @@ loads and the bot serves until stopped; HTTP mode's server is bot/slack/http_ser
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable, Mapping
 
@@ -34,7 +33,7 @@ log = logging.getLogger(__name__)
 def serve(
     settings: Settings,
     http: bool,
-    env: Mapping[str, str] = os.environ,
+    env: Mapping[str, str] | None = None,
     answerer_factory: Callable[[Settings], Answerer] | None = None,
     base_url: str | None = None,
     stop: threading.Event | None = None,
@@ -48,6 +47,7 @@ def serve(
     """
     from bot.slack.app import build_app, make_client
 
+    env = settings.env if env is None else env  # tests pass their own
     tokens = read_tokens(http, env)
     client = make_client(tokens.bot_token, base_url or env.get(API_URL) or None)
     who = check_bot_token(client)

@@ -1,4 +1,4 @@
-"""The Slack tokens: read from environment variables only, checked before anything slow, never logged.
+"""The Slack tokens: from environment variables only (Settings.env), checked before anything slow, never logged.
 
 A missing or rejected token stops the start with one line naming the variable to set.
 """
@@ -6,7 +6,6 @@ A missing or rejected token stops the start with one line naming the variable to
 from __future__ import annotations
 
 import logging
-import os
 import urllib.error
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -31,12 +30,12 @@ class Tokens:
     signing_secret: str = field(default="", repr=False)
 
 
-def slack_configured(env: Mapping[str, str] = os.environ) -> bool:
-    """Whether the environment holds enough to start the bot (bot token plus app token or signing secret)."""
+def slack_configured(env: Mapping[str, str]) -> bool:
+    """Whether `env` (Settings.env) holds enough to start the bot (bot token plus app token or signing secret)."""
     return bool(env.get(BOT_TOKEN) and (env.get(APP_TOKEN) or env.get(SIGNING_SECRET)))
 
 
-def read_tokens(http: bool, env: Mapping[str, str] = os.environ) -> Tokens:
+def read_tokens(http: bool, env: Mapping[str, str]) -> Tokens:
     """The tokens for the chosen mode, or SlackStartError naming the variable to set."""
     bot_token = _require(
         env,

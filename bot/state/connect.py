@@ -8,7 +8,6 @@ share one database. Every open migrates the schema here, once; the stores built 
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -18,13 +17,13 @@ from bot.state.database import Database, DatabaseURL, database_url
 from bot.state.migrations import migrate
 
 
-def configured_url(settings: Settings, env: Mapping[str, str] = os.environ) -> tuple[DatabaseURL, str, bool]:
+def configured_url(settings: Settings, env: Mapping[str, str] | None = None) -> tuple[DatabaseURL, str, bool]:
     """(URL, the setting it came from, whether it was set explicitly); see `bot.state.database.database_url`."""
     base = settings.config_path.resolve().parent if settings.config_path else Path.cwd()
-    return database_url(settings.state.url, settings.slack.feedback_db, base, env)
+    return database_url(settings.state.url, settings.slack.feedback_db, base, settings.env if env is None else env)
 
 
-def open_database(settings: Settings, env: Mapping[str, str] = os.environ) -> Database:
+def open_database(settings: Settings, env: Mapping[str, str] | None = None) -> Database:
     """The configured state database, with its schema brought up to date.
 
     Raises StateUnavailable (server unreachable) or StateDatabaseError (unusable), each one line
@@ -33,7 +32,7 @@ def open_database(settings: Settings, env: Mapping[str, str] = os.environ) -> Da
     return _migrated(*configured_url(settings, env))
 
 
-def shared_database(settings: Settings, env: Mapping[str, str] = os.environ) -> Database | None:
+def shared_database(settings: Settings, env: Mapping[str, str] | None = None) -> Database | None:
     """The state database when one is configured explicitly (`state.url` or POLICYBOT_DATABASE_URL), else None.
 
     Without one nothing is opened: a single process keeps index/CURRENT as the truth.

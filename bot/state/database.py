@@ -11,7 +11,6 @@ Every message names the URL with its password replaced by `***`.
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
@@ -242,7 +241,7 @@ def _dict_row(cursor: sqlite3.Cursor, row: tuple[Any, ...]) -> dict[str, Any]:
 
 
 def database_url(
-    configured: str | None, feedback_db: Path, base: Path, env: Mapping[str, str] = os.environ
+    configured: str | None, feedback_db: Path, base: Path, env: Mapping[str, str]
 ) -> tuple[DatabaseURL, str, bool]:
     """(URL, the setting it came from, whether it was set explicitly).
 

@@ -147,7 +147,7 @@ def _build(
     report.documents = len(documents)
     if not documents:  # nothing to answer from: replicas keep serving what they have
         on_published = None
-    previous = None if full else _previous_index(index_dir, embedder, splitter, report)
+    previous = None if full else _previous_index(index_dir, embedder, splitter, report, store.token)
     report.previous_version = previous.version if previous else ""
     fingerprint = splitter.fingerprint()
 
@@ -248,11 +248,11 @@ def _document_digest(doc: Document) -> str:
 
 
 def _previous_index(
-    index_dir: Path, embedder: Embedder, splitter: SplitterSettings, report: IndexReport
+    index_dir: Path, embedder: Embedder, splitter: SplitterSettings, report: IndexReport, token: str
 ) -> LoadedIndex | None:
     """The published index if it can be reused; otherwise note why everything is rebuilt."""
     try:
-        previous = load_index(index_dir, upgrading=True)
+        previous = load_index(index_dir, upgrading=True, token=token)
         check_compatible(previous.meta, embedder.name, embedder.dimension, splitter.model_dump(), upgrading=True)
     except IndexError_ as exc:
         if current_version_name(index_dir):

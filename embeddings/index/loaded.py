@@ -146,13 +146,15 @@ def load_index(
     upgrading: bool = False,
     search: VectorIndexSettings | None = None,
     store: StoreSettings | None = None,
+    token: str = "",
 ) -> LoadedIndex:
     """Load the published version (`search`: the FAISS search parameters; `store`: the configured
-    vector store, which the index must have been built with); a missing index says how to build one."""
+    vector store, which the index must have been built with; `token`: the Milvus token for a
+    version kept in a Milvus that `store` does not name); a missing index says how to build one."""
     version_dir = current_version_dir(index_dir)
     if version_dir is None:
         raise IndexError_(f"no index found in {index_dir}; build it with: policybot index")
-    return load_version(version_dir, upgrading, search, store)
+    return load_version(version_dir, upgrading, search, store, token)
 
 
 def load_version(
@@ -160,6 +162,7 @@ def load_version(
     upgrading: bool = False,
     search: VectorIndexSettings | None = None,
     store: StoreSettings | None = None,
+    token: str = "",
 ) -> LoadedIndex:
     """Load one version folder; a damaged file is named with the command that rebuilds it.
     Without `store`, a Milvus version is read from the URI it was written to."""
@@ -169,7 +172,7 @@ def load_version(
     if store is not None:
         check_store(meta, store, version_dir.parent.parent)
     passages_path = version_dir / "passages.sqlite"
-    vectors = _open_vectors(version_dir, meta, search, store)
+    vectors = _open_vectors(version_dir, meta, search, store, token)
     try:
         passages, hashes, sentence_vectors = read_passages(passages_path, meta.dimension)
     except Exception as exc:  # sqlite3.DatabaseError, JSON or numpy errors
@@ -182,10 +185,10 @@ def load_version(
 
 
 def _open_vectors(
-    version_dir: Path, meta: IndexMeta, search: VectorIndexSettings | None, store: StoreSettings | None
+    version_dir: Path, meta: IndexMeta, search: VectorIndexSettings | None, store: StoreSettings | None, token: str
 ) -> VectorStore:
     if meta.vector_store == "milvus":
-        return open_collection(version_dir, meta, store)
+        return open_collection(version_dir, meta, store, token)
     vectors_path = version_dir / "vectors.faiss"
     try:
         return VectorIndex.load(vectors_path, search)

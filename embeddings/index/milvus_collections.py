@@ -8,7 +8,6 @@ filled before the folder is renamed into place, and dropped with the folder.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,16 +15,16 @@ import numpy as np
 from embeddings.errors import IndexError_, last_line
 from embeddings.index.meta import REBUILD_HINT, IndexMeta
 from embeddings.passage import Passage
-from embeddings.vectors.base import TOKEN_ENV, StoreSettings, VectorStore
+from embeddings.vectors.base import StoreSettings, VectorStore
 from embeddings.vectors.milvus import MilvusVectors, collection_name, drop_collection, has_collection
 
 MILVUS_FILE = "vectors.milvus.json"  # {"uri", "collection", "count"} of a version kept in Milvus
 
 
-def open_collection(version_dir: Path, meta: IndexMeta, store: StoreSettings | None) -> VectorStore:
+def open_collection(version_dir: Path, meta: IndexMeta, store: StoreSettings | None, token: str = "") -> VectorStore:
     """The vectors of a version kept in Milvus: the configured Milvus, or else the one it was written to."""
     location = _location(version_dir)
-    return MilvusVectors.open(_settings(store, location), location["collection"], meta.dimension)
+    return MilvusVectors.open(_settings(store, location, token), location["collection"], meta.dimension)
 
 
 def fill_collection(
@@ -74,9 +73,9 @@ def _location(version_dir: Path) -> dict[str, str]:
         raise IndexError_(f"{path}: unreadable ({last_line(exc)}); {REBUILD_HINT}") from exc
 
 
-def _settings(store: StoreSettings | None, location: dict[str, str]) -> StoreSettings:
-    """The configured Milvus, or else the one the version was written to (its token, if any,
-    from the environment)."""
+def _settings(store: StoreSettings | None, location: dict[str, str], token: str = "") -> StoreSettings:
+    """The configured Milvus, or else the one the version was written to, with `token` or the
+    configured POLICYBOT_MILVUS_TOKEN (which `store` carries whatever its kind)."""
     if store is not None and store.kind == "milvus":
         return store
-    return StoreSettings(uri=location["uri"]).with_token(os.environ.get(TOKEN_ENV, ""))
+    return StoreSettings(uri=location["uri"]).with_token(token or (store.token if store is not None else ""))

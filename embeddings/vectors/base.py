@@ -11,7 +11,6 @@ care which one holds the vectors. `StoreSettings` comes from config.yaml's `vect
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -84,7 +83,7 @@ class StoreSettings(BaseModel):
                 )
             if parts.password:
                 raise PolicyBotError(f"{SETTING}: {redact(uri)} holds a password; set the token in {TOKEN_ENV} instead")
-            return cls(uri=uri, **options).with_token(os.environ.get(TOKEN_ENV, ""))
+            return cls(uri=uri, **options)
         if not uri.endswith(".db"):
             raise PolicyBotError(f"{SETTING}: a Milvus Lite file must end in .db (e.g. index/milvus.db), got {uri!r}")
         return cls(uri=str(Path(uri).expanduser()), **options)

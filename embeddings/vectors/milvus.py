@@ -76,7 +76,7 @@ def _connect(settings: StoreSettings) -> Any:
     except ImportError:
         raise IndexError_(f"{SETTING}={settings.shown} needs pymilvus: pip install 'policybot[milvus]'") from None
     try:
-        return MilvusClient(uri=settings.uri, token=settings.token, timeout=settings.timeout)
+        return MilvusClient(uri=settings.uri, token="" if settings.lite else settings.token, timeout=settings.timeout)
     except MilvusException as exc:
         token = f" and {TOKEN_ENV}" if not settings.lite else ""
         raise VectorStoreUnavailable(
