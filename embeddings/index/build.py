@@ -152,16 +152,7 @@ def _build(
     fingerprint = splitter.fingerprint()
 
     passages, hashes, digests = _passages(documents, previous, splitter, embedder.name, fingerprint)
-    report.passages = len(passages)
-    old_hashes = previous.content_hashes if previous else {}
-    todo = [p for p in passages if old_hashes.get(p.id) != hashes[p.id]]
-    report.added = sum(1 for p in todo if p.id not in old_hashes)
-    report.changed = len(todo) - report.added
-    report.unchanged = len(passages) - len(todo)
-    report.removed = len(set(old_hashes) - set(hashes))
-    report.changes = describe_changes(
-        previous.passages.values() if previous else [], passages, previous.meta.documents if previous else {}, digests
-    )
+    todo = _tally(report, passages, hashes, digests, previous)
     vector_kind = vector_index.describe(len(passages)) if store.kind == "faiss" else f"milvus {store.milvus_index}"
     version = _version_id(embedder.name, fingerprint, hashes, vector_kind, store.uri)
     report.version = version
@@ -179,21 +170,9 @@ def _build(
     new_vectors, new_sentences = _embed(todo, embedder, progress)
     report.embedded_texts = sum(1 + len(p.sentences) for p in todo)
     matrix, sentence_vectors = _assemble(passages, new_vectors, new_sentences, previous, embedder.dimension)
-    created = datetime.now(UTC).isoformat(timespec="seconds")
-    meta = IndexMeta(
-        model=embedder.name,
-        dimension=embedder.dimension,
-        splitter=splitter.model_dump(),
-        version=version,
-        passages=len(passages),
-        documents=digests,
-        acronyms=acronyms.collect(p.text for p in passages),
-        created=created,
-        vector_index=vector_kind,
-        vector_store=store.kind,
-    )
+    meta = _meta(embedder, splitter, version, passages, digests, vector_kind, store)
     report.changes.update(
-        created=created,
+        created=meta.created,
         previous=report.previous_version,
         summary=f"{report.added} passages added, {report.changed} changed, {report.removed} removed",
     )
@@ -210,6 +189,51 @@ def _build(
     report.published = True
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _tally(
+    report: IndexReport,
+    passages: list[Passage],
+    hashes: dict[int, str],
+    digests: dict[str, str],
+    previous: LoadedIndex | None,
+) -> list[Passage]:
+    """Count what changed since `previous` into `report`; return the passages to embed."""
+    report.passages = len(passages)
+    old_hashes = previous.content_hashes if previous else {}
+    todo = [p for p in passages if old_hashes.get(p.id) != hashes[p.id]]
+    report.added = sum(1 for p in todo if p.id not in old_hashes)
+    report.changed = len(todo) - report.added
+    report.unchanged = len(passages) - len(todo)
+    report.removed = len(set(old_hashes) - set(hashes))
+    report.changes = describe_changes(
+        previous.passages.values() if previous else [], passages, previous.meta.documents if previous else {}, digests
+    )
+    return todo
+
+
+def _meta(
+    embedder: Embedder,
+    splitter: SplitterSettings,
+    version: str,
+    passages: list[Passage],
+    digests: dict[str, str],
+    vector_kind: str,
+    store: StoreSettings,
+) -> IndexMeta:
+    """What the new version records about how it was built."""
+    return IndexMeta(
+        model=embedder.name,
+        dimension=embedder.dimension,
+        splitter=splitter.model_dump(),
+        version=version,
+        passages=len(passages),
+        documents=digests,
+        acronyms=acronyms.collect(p.text for p in passages),
+        created=datetime.now(UTC).isoformat(timespec="seconds"),
+        vector_index=vector_kind,
+        vector_store=store.kind,
+    )
 
 
 def _passages(
