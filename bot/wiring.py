@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from bot.answering.answerer import Answerer
+from bot.answering.answerer import Answerer, make_retriever
 from bot.config import Settings
 from bot.reloader import IndexReloader, OnSwitch, VersionSource
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
-from embeddings.index.loaded import LoadedIndex, check_compatible, load_index
-from embeddings.retrieval import Retriever
+from embeddings.index.loaded import check_compatible, load_index
 
 
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
@@ -27,12 +26,6 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
     embedder = embedder or load_embedder(settings)
     check_compatible(index.meta, settings.embedding_name, embedder.dimension, splitter)
     return Answerer(make_retriever(index, embedder, settings), settings.answer, settings.retrieval.top_k)
-
-
-def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
-    """A retriever configured by the `retrieval:` settings."""
-    r = settings.retrieval
-    return Retriever(index, embedder, r.lexical_weight, r.mode, r.fusion, r.rrf_k)
 
 
 def start_reloader(
