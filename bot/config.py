@@ -198,6 +198,7 @@ class Settings(_Strict):
     vector_index: VectorIndexConfig = VectorIndexConfig()
     vector_store: VectorStoreConfig = VectorStoreConfig()
     history_file: Path = Path("~/.policybot_history")
+    eval_set: Path | None = Field(None, description="evaluation set `policybot eval` scores (--set picks another)")
     config_path: Path | None = None
 
     @property
@@ -256,6 +257,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "indexing": settings.indexing.model_copy(
                 update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
             ),
+            "eval_set": absolute(settings.eval_set) if settings.eval_set else None,
             "vector_store": settings.vector_store.model_copy(
                 update={"uri": _store_uri(settings.vector_store.uri, base)}
             ),
