@@ -82,12 +82,9 @@ def source_lines(answer: Answer) -> list[str]:
         quoted.setdefault(q.citation, []).append(q.text)
     lines = []
     for group in group_by_source(answer.citations):
-        source = group.source
+        source, title = group.source, escape(group.title)
         marks = " ".join(_marker(c.number, source, quoted.get(c.number, [])) for c in group.citations)
-        name = (
-            escape(group.title) if group.section == group.title else f"{escape(group.title)} — {escape(group.section)}"
-        )
-        name += group.page
+        name = (title if group.section == group.title else f"{title} — {escape(group.section)}") + group.page
         name = f"<{link_target(source)}|{name}>" if _is_web(source) else f"{name} (`{escape(source)}`)"
         lines.append(f"{marks} {name}" + "".join(f" · {escape(d)}" for d in group.details))
     return lines
