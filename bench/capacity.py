@@ -27,9 +27,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 from reembed import COUNTRIES, TOPICS, write_corpus  # noqa: E402
 from vector_search import rss_mb  # noqa: E402
 
-from bot.answering.answerer import Answerer  # noqa: E402
+from bot.answering.answerer import Answerer, make_retriever  # noqa: E402
 from bot.config import load_settings  # noqa: E402
-from bot.wiring import make_retriever  # noqa: E402
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index.build import build_index  # noqa: E402
 from embeddings.index.loaded import load_index  # noqa: E402

@@ -31,10 +31,10 @@ STEPS = ("imports", "model load", "index load", "answer")
 def probe(config: Path) -> None:
     """Run in a fresh process: the steps of `policybot ask`, each timed; prints JSON."""
     clock = {"start": time.perf_counter()}
-    from bot.answering.answerer import Answerer
+    from bot.answering.answerer import Answerer, make_retriever
     from bot.config import load_settings
     from bot.render.terminal import render_text
-    from bot.wiring import load_embedder, make_retriever
+    from bot.wiring import load_embedder
     from embeddings.index.loaded import load_index
 
     settings = load_settings(config)

@@ -23,10 +23,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.answering.answerer import Answerer  # noqa: E402
+from bot.answering.answerer import Answerer, make_retriever  # noqa: E402
 from bot.answering.evaluation import EvalReport, evaluate, load_eval_set  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
-from bot.wiring import build_answerer, make_retriever  # noqa: E402
+from bot.wiring import build_answerer  # noqa: E402
 from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index.build import build_index  # noqa: E402
 from embeddings.index.loaded import load_index  # noqa: E402

@@ -27,7 +27,6 @@ from slack_bolt.adapter.socket_mode import SocketModeHandler  # noqa: E402
 from slack_sdk import WebClient  # noqa: E402
 
 from bot.answering.evaluation import load_eval_set  # noqa: E402
-from bot.cli import DEFAULT_EVAL_SET  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.slack.app import build_app  # noqa: E402
 from bot.slack.http_server import make_http_server  # noqa: E402
@@ -88,7 +87,7 @@ def main() -> int:
     for name in [*PROXY_ENV_VARS, *[n for n in os.environ if n.startswith("SLACK_")]]:
         os.environ.pop(name, None)
 
-    questions = [case.question for case in load_eval_set(DEFAULT_EVAL_SET)]
+    questions = [case.question for case in load_eval_set(ROOT / "tests" / "data" / "eval.yaml")]
     settings = load_settings(ROOT / "config.yaml")
     embedder = SentenceTransformerEmbedder(settings.model)
     tmp = Path(tempfile.mkdtemp(prefix="policybot-bench-"))

@@ -41,9 +41,9 @@ from reembed import write_corpus  # noqa: E402
 from scifact import DATA as SCIFACT_DATA  # noqa: E402
 from scifact import Scifact, load, write_knowledge  # noqa: E402
 
-from bot.answering.abstention import without_country_words  # noqa: E402
 from bot.answering.answer import Answer, Citation  # noqa: E402
 from bot.answering.answerer import Answerer  # noqa: E402
+from bot.answering.countries import without_country_words  # noqa: E402
 from bot.answering.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set  # noqa: E402
 from bot.config import Settings, load_settings  # noqa: E402
 from bot.wiring import build_answerer  # noqa: E402

@@ -15,8 +15,6 @@ from embeddings.errors import PolicyBotError
 
 log = logging.getLogger("policybot")
 
-DEFAULT_EVAL_SET = Path(__file__).resolve().parent.parent / "tests" / "data" / "eval.yaml"
-
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
@@ -73,7 +71,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=cmd_repl)
 
     p = sub.add_parser("eval", help="score retrieval and abstention on the evaluation set")
-    p.add_argument("--set", type=Path, default=DEFAULT_EVAL_SET, help="evaluation YAML")
+    p.add_argument("--set", type=Path, help="evaluation YAML (default: eval_set in config.yaml)")
     p.add_argument("--sweep", action="store_true", help="also show abstention across thresholds")
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     _mode_flag(p)
@@ -223,7 +221,11 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answering.evaluation import evaluate, format_report, load_eval_set
     from bot.wiring import build_answerer
 
-    cases = load_eval_set(args.set)
+    path = args.set or settings.eval_set
+    if path is None:
+        print("policybot: no evaluation set: set eval_set in config.yaml or pass --set FILE", file=sys.stderr)
+        return 2
+    cases = load_eval_set(path)
     report = evaluate(build_answerer(settings), cases)
     threshold = settings.answer.abstain_below
     if args.json:
@@ -312,7 +314,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.render.document_list import format_sources, summarize
+    from bot.render.document_list import format_document_list, summarize
     from embeddings.index.loaded import load_index
 
     index = load_index(settings.index_dir, token=settings.vector_store.token)
@@ -320,7 +322,7 @@ def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print(json.dumps([s.to_dict() for s in summaries], indent=2, ensure_ascii=False))
     else:
-        print(format_sources(summaries, index.meta.version))
+        print(format_document_list(summaries, index.meta.version))
     return 0
 
 

@@ -118,6 +118,7 @@ class Settings(_Strict):
     vector_index: VectorIndexSettings = VectorIndexSettings()
     vector_store: StoreSettings = StoreSettings()
     history_file: Path = Path("~/.policybot_history")
+    eval_set: Path | None = Field(None, description="evaluation set `policybot eval` scores (--set picks another)")
     config_path: Path | None = None
     _env: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -192,6 +193,7 @@ def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
             "indexing": settings.indexing.model_copy(
                 update={"gate_eval_set": absolute(gate) if (gate := settings.indexing.gate_eval_set) else None}
             ),
+            "eval_set": absolute(settings.eval_set) if settings.eval_set else None,
             "vector_store": StoreSettings.from_uri(_store_uri(store.uri, base), **store.model_dump(exclude={"uri"})),
             "config_path": path,
         }

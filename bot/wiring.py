@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.answering.answerer import Answerer
+from bot.answering.answerer import Answerer, make_retriever
 from bot.config import Settings
 from bot.reloader import IndexReloader, OnSwitch, VersionSource
 from bot.state.published import tell_replicas
 from embeddings.embedder import Embedder, SentenceTransformerEmbedder
 from embeddings.index.build import Gate, IndexReport, Progress, build_index
-from embeddings.index.loaded import LoadedIndex, load_index
+from embeddings.index.loaded import load_index
 from embeddings.index.meta import check_compatible
-from embeddings.retrieval import Retriever
 
 
 def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
@@ -30,11 +29,6 @@ def build_answerer(settings: Settings, embedder: Embedder | None = None) -> Answ
     embedder = embedder or load_embedder(settings)
     check_compatible(index.meta, settings.embedding_name, embedder.dimension, splitter)
     return Answerer(make_retriever(index, embedder, settings), settings.answer, settings.retrieval.top_k)
-
-
-def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
-    """A retriever configured by the `retrieval:` settings."""
-    return Retriever(index, embedder, settings.retrieval)
 
 
 def start_reloader(

@@ -95,6 +95,22 @@ def test_replicas_are_told_of_a_refused_version_only_when_it_is_forced(
     )
 
 
+def test_eval_without_an_evaluation_set_says_how_to_name_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "config.yaml", tmp_path / "knowledge", tmp_path / "index")
+    assert main(["--config", str(config), "eval"]) == 2
+    assert "set eval_set in config.yaml or pass --set FILE" in capsys.readouterr().err
+
+
+def test_eval_reads_the_configured_set_relative_to_the_config_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = write_config(tmp_path / "config.yaml", tmp_path / "k", tmp_path / "i", "eval_set: evals/mine.yaml\n")
+    assert main(["--config", str(config), "eval"]) == 1  # read before the model loads
+    assert f"{tmp_path / 'evals' / 'mine.yaml'}: cannot read the evaluation set" in capsys.readouterr().err
+
+
 @pytest.mark.slow
 def test_index_then_ask_json_from_the_command_line(
     knowledge_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]

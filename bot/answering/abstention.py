@@ -1,114 +1,64 @@
-"""Reasons to abstain beyond a low score: the question names a country or year the sources lack."""
+"""Every reason to abstain: no passage close enough, too few of the question's key terms in the
+best passages, or a country, year or name the sources lack (the guards)."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from functools import lru_cache
 
-import pycountry
-
+from bot.answering.countries import countries_named, country_name
+from bot.answering.quotes import candidates
+from bot.config import AnswerConfig
+from embeddings.index.loaded import LoadedIndex
 from embeddings.passage import Passage
+from embeddings.retrieval import Hit
 
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
-_WORD = re.compile(r"[A-Za-z][A-Za-z.'’-]*")
-_POSSESSIVE = re.compile(r"['’]s$")
-# Adjectives and short names people use that ISO 3166 does not list.
-_ALIASES = {
-    "u.s.": "US",
-    "u.s": "US",
-    "usa": "US",
-    "u.s.a.": "US",
-    "america": "US",
-    "american": "US",
-    "uk": "GB",
-    "u.k.": "GB",
-    "britain": "GB",
-    "british": "GB",
-    "england": "GB",
-    "english": "GB",
-    "german": "DE",
-    "french": "FR",
-    "chinese": "CN",
-    "japanese": "JP",
-    "korean": "KR",
-    "south korea": "KR",
-    "indian": "IN",
-    "canadian": "CA",
-    "brazilian": "BR",
-    "mexican": "MX",
-    "italian": "IT",
-    "spanish": "ES",
-    "russian": "RU",
-    "russia": "RU",
-    "australian": "AU",
-    "swedish": "SE",
-    "dutch": "NL",
-    "singaporean": "SG",
-    "taiwanese": "TW",
-    "taiwan": "TW",
-    "swiss": "CH",
-    "finnish": "FI",
-    "danish": "DK",
-    "norwegian": "NO",
-    "irish": "IE",
-    "polish": "PL",
-    "austrian": "AT",
-    "belgian": "BE",
-    "vietnam": "VN",
-    "iran": "IR",
-}
 
 
-@lru_cache(maxsize=1)
-def _country_names() -> dict[str, str]:
-    """Lower-case country names (official, common and short) to ISO alpha-2 codes."""
-    names = dict(_ALIASES)
-    for country in pycountry.countries:
-        for attr in ("name", "common_name", "official_name"):
-            value = getattr(country, attr, None)
-            if value and "," not in value:
-                names[value.lower()] = country.alpha_2
-    return names
+def abstention_reason(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> str:
+    """Why the knowledge base cannot answer, or "" when it can."""
+    threshold = settings.abstain_below
+    if not hits:
+        return "the index holds no passages"
+    best = max(h.score for h in hits)
+    if best < threshold:
+        return f"no passage is close enough: best match {best:.2f}, threshold {threshold:.2f}"
+    guard = guard_reason(question, hits, settings, index)  # the most specific reason first
+    if not guard and best < settings.support_below:
+        coverage = term_coverage(question, hits, settings, index)
+        if coverage < settings.min_term_coverage:
+            return f"its closest passages (best match {best:.2f}) hold few of the question's key terms"
+    return guard
 
 
-def countries_named(text: str) -> set[str]:
-    """ISO codes of the countries a text names, by whole words: 'Germany', 'German', 'the UK'."""
-    names = _country_names()
-    words = [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(text)]
-    found: set[str] = set()
-    for size in (4, 3, 2, 1):
-        for i in range(len(words) - size + 1):
-            phrase = " ".join(words[i : i + size])
-            code = names.get(phrase) or names.get(phrase.rstrip("."))
-            if code:
-                found.add(code)
-    return found
+def term_coverage(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> float:
+    """The largest share (weighted by rarity) of the question's key terms that one of the top
+    passages holds; the second abstention signal, beside the dense score."""
+    lexical = index.lexical
+    terms = lexical.terms(index.acronym_usage.expand(question))
+    total = sum(lexical.idf(t) for t in terms)
+    if not total:
+        return 0.0
+    shares = (
+        sum(lexical.idf(t) for t in terms & lexical.terms(h.passage.context_text())) / total
+        for h in hits[: settings.max_passages]
+    )
+    return max(shares, default=0.0)
 
 
-def without_country_words(text: str) -> str:
-    """The text with country names and adjectives removed ('the American government' -> 'the
-    government'): countries are matched by metadata and guards, not as keywords.
-
-    >>> without_country_words("Why does the American government back manufacturing?")
-    'Why does the government back manufacturing?'
-    """
-    names = _country_names()
-
-    def drop(match: re.Match[str]) -> str:
-        word = _POSSESSIVE.sub("", match.group(0).lower())
-        return "" if word in names or word.rstrip(".") in names else match.group(0)
-
-    return re.sub(r"\s{2,}", " ", _WORD.sub(drop, text)).strip()
-
-
-def iso_code(text: str) -> set[str]:
-    """{alpha-2 code} for an ISO 3166 two- or three-letter code such as 'DE' or 'DEU'."""
-    text = text.strip().upper()
-    if len(text) not in (2, 3) or not text.isalpha():
-        return set()
-    country = pycountry.countries.get(alpha_2=text) if len(text) == 2 else pycountry.countries.get(alpha_3=text)
-    return {country.alpha_2} if country else set()
+def guard_reason(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> str:
+    """Abstain when the question names a country, year or name the sources lack."""
+    names = unknown_names(question, index.vocabulary)
+    if names:
+        return f"no document mentions {', '.join(names)}"
+    country = unsupported_country(question, index.countries())
+    if country:
+        return f"it holds no documents about {country}"
+    year = unsupported_year(question, (h.passage for h in candidates(hits, settings)))
+    if year:
+        return f"its closest passages say nothing about {year}"
+    return ""
 
 
 def unsupported_country(question: str, known_countries: Iterable[str]) -> str | None:
@@ -119,7 +69,7 @@ def unsupported_country(question: str, known_countries: Iterable[str]) -> str | 
     known = set().union(*(countries_named(c) for c in known_countries)) if known_countries else set()
     if asked & known:
         return None
-    return ", ".join(sorted(_display(code) for code in asked))
+    return ", ".join(sorted(country_name(code) for code in asked))
 
 
 def unsupported_year(question: str, passages: Iterable[Passage]) -> str | None:
@@ -213,8 +163,3 @@ def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
         unknown |= bool(parts) and not all(p in vocabulary or p.rstrip("s") in vocabulary for p in parts)
     close()
     return names
-
-
-def _display(code: str) -> str:
-    country = pycountry.countries.get(alpha_2=code)
-    return str(getattr(country, "common_name", None) or getattr(country, "name", code))

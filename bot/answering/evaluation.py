@@ -7,6 +7,7 @@ from pathlib import Path
 
 import yaml
 
+from bot.answering.abstention import guard_reason, term_coverage
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from embeddings.errors import PolicyBotError
@@ -103,9 +104,6 @@ class EvalReport:
             len(self.unanswerable) - right,
         )
 
-    def off_topic_answered(self) -> list[str]:
-        return [r.case.question for r in self.unanswerable if r.case.kind == "off-topic" and not r.answer.abstained]
-
 
 def _ratio(num: float, den: float, empty: float = 0.0) -> float:
     return num / den if den else empty
@@ -140,16 +138,18 @@ def load_eval_set(path: Path) -> list[EvalCase]:
 def evaluate(answerer: Answerer, cases: list[EvalCase], depth: int = 10) -> EvalReport:
     """Ask every question; keep what is needed for the figures and the threshold sweep."""
     report = EvalReport()
+    settings = answerer.settings
     for case in cases:
-        _, hits = answerer.retrieve(case.question, depth)
+        index = answerer.retriever.index
+        _, hits = answerer.retrieve(case.question, depth, index)
         report.results.append(
             CaseResult(
                 case=case,
                 answer=answerer.ask(case.question),
                 retrieved=[h.passage.text for h in hits],
                 best_score=max((h.score for h in hits), default=0.0),
-                coverage=answerer.term_coverage(case.question, hits) if hits else 0.0,
-                guard=answerer.guard_reason(case.question, hits) if hits else "no passages",
+                coverage=term_coverage(case.question, hits, settings, index) if hits else 0.0,
+                guard=guard_reason(case.question, hits, settings, index) if hits else "no passages",
             )
         )
     return report

@@ -7,10 +7,9 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.answering.answerer import Answerer
+from bot.answering.answerer import Answerer, make_retriever
 from bot.answering.evaluation import CaseResult, EvalCase, EvalReport, evaluate, load_eval_set
 from bot.config import Settings
-from bot.wiring import make_retriever
 from embeddings.embedder import Embedder
 from embeddings.errors import IndexError_
 from embeddings.index.loaded import LoadedIndex, load_index, load_version

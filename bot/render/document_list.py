@@ -12,7 +12,7 @@ SHOWN_KEYS = ("publisher", "author", "country", "date", "version")
 
 
 @dataclass
-class SourceSummary:
+class DocumentSummary:
     """One indexed document, as its passages describe it."""
 
     doc: str
@@ -33,18 +33,18 @@ class SourceSummary:
         }
 
 
-def summarize(passages: Iterable[Passage]) -> list[SourceSummary]:
+def summarize(passages: Iterable[Passage]) -> list[DocumentSummary]:
     """Documents in path order, each with its passage count and the pages its passages come from."""
-    docs: dict[str, SourceSummary] = {}
+    docs: dict[str, DocumentSummary] = {}
     for p in passages:
-        summary = docs.setdefault(p.doc, SourceSummary(p.doc, p.title, p.source, metadata=dict(p.metadata)))
+        summary = docs.setdefault(p.doc, DocumentSummary(p.doc, p.title, p.source, metadata=dict(p.metadata)))
         summary.passages += 1
         if isinstance(p.metadata.get("page"), int):
             summary.pages.add(p.metadata["page"])
     return [docs[name] for name in sorted(docs)]
 
 
-def format_sources(summaries: list[SourceSummary], version: str = "") -> str:
+def format_document_list(summaries: list[DocumentSummary], version: str = "") -> str:
     """A readable listing:
 
     germany/key-policies.html: 9 passages

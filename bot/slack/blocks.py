@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from bot.answering.answer import Answer, Citation
-from bot.render.terminal import page_suffix, source_details
+from bot.answering.answer import Answer
+from bot.render.citations import group_by_source
+from bot.render.paragraphs import paragraphs
 from bot.slack.mrkdwn import escape, trim_at_sentence
 
 Block = dict[str, Any]
@@ -59,8 +60,7 @@ def answer_mrkdwn(answer: Answer, max_chars: int = 2500) -> str:
     if answer.abstained:
         text = escape(answer.text)
     else:
-        text = "\n".join("• " + line[2:] if line.startswith("- ") else line for line in answer.text.split("\n"))
-        text = escape(text)
+        text = escape("\n".join(f"• {p.text}" if p.bullet else p.text for p in paragraphs(answer.quotes)))
     room = min(max_chars, MAX_SECTION_CHARS) - len(TRIMMED_NOTE) - 2
     trimmed, cut = trim_at_sentence(text, room) if len(text) > min(max_chars, MAX_SECTION_CHARS) else (text, False)
     return f"{trimmed}\n{TRIMMED_NOTE}" if cut else trimmed
@@ -80,18 +80,13 @@ def source_lines(answer: Answer) -> list[str]:
     quoted: dict[int, list[str]] = {}
     for q in answer.quotes:
         quoted.setdefault(q.citation, []).append(q.text)
-    groups: dict[tuple[str, str, str, str], list[Citation]] = {}
-    for c in answer.citations:
-        key = (c.passage.title, c.passage.section_label, page_suffix(c.passage.metadata), c.passage.source)
-        groups.setdefault(key, []).append(c)
     lines = []
-    for (title, section, page, source), citations in groups.items():
-        marks = " ".join(_marker(c.number, source, quoted.get(c.number, [])) for c in citations)
-        name = escape(title) if section == title else f"{escape(title)} — {escape(section)}"
-        name += page
+    for group in group_by_source(answer.citations):
+        source, title = group.source, escape(group.title)
+        marks = " ".join(_marker(c.number, source, quoted.get(c.number, [])) for c in group.citations)
+        name = (title if group.section == group.title else f"{title} — {escape(group.section)}") + group.page
         name = f"<{link_target(source)}|{name}>" if _is_web(source) else f"{name} (`{escape(source)}`)"
-        details = source_details(citations[0].passage.metadata)
-        lines.append(f"{marks} {name}" + "".join(f" · {escape(d)}" for d in details))
+        lines.append(f"{marks} {name}" + "".join(f" · {escape(d)}" for d in group.details))
     return lines
 
 

@@ -147,6 +147,7 @@ def test_a_version_number_in_a_name_is_not_a_request_for_a_whole_list(extra_answ
     assert not any(q.list_item for q in answer.quotes)  # the Plattform's themes were listed in full
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("scope", ["Germany", "german", "DE"])
 def test_a_country_scope_answers_only_from_that_countrys_documents(extra_answerer: Answerer, scope: str) -> None:
     answer = extra_answerer.ask("What are the national strategies for advanced manufacturing?", country=scope)
@@ -154,6 +155,7 @@ def test_a_country_scope_answers_only_from_that_countrys_documents(extra_answere
     assert {c.passage.metadata.get("country") for c in answer.citations} == {"Germany"}
 
 
+@pytest.mark.slow
 def test_a_bracketed_country_prefix_scopes_the_question(extra_answerer: Answerer) -> None:
     unscoped = extra_answerer.ask("What does the national strategic plan recommend?")
     scoped = extra_answerer.ask("[United Kingdom] What does the national strategic plan recommend?")
@@ -162,6 +164,7 @@ def test_a_bracketed_country_prefix_scopes_the_question(extra_answerer: Answerer
     assert scoped.question == "What does the national strategic plan recommend?"
 
 
+@pytest.mark.slow
 def test_a_country_the_knowledge_base_lacks_abstains_instead_of_answering_from_another(
     extra_answerer: Answerer,
 ) -> None:

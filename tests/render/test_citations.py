@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.answering.answer import Answer, Citation, Quote
+from bot.render.citations import group_by_source
 from bot.render.terminal import render_text
 from bot.slack.blocks import source_lines
 from embeddings.passage import Passage
@@ -46,3 +47,9 @@ def test_slack_source_line_shows_page_publisher_and_date() -> None:
         "[1] Key Policies: China — Made in China 2025, p. 12 (`china/plan.pdf`)"
         " · State Council · 2015-05-19 · version 2"
     )
+
+
+def test_citations_of_one_page_share_an_entry_listed_where_first_cited() -> None:
+    first, other, again = pdf_passage(0, 2, "A."), pdf_passage(1, 3, "B."), pdf_passage(2, 2, "C.")
+    groups = group_by_source(answer_from(first, other, again).citations)
+    assert [(g.page, g.numbers) for g in groups] == [(", p. 2", [1, 3]), (", p. 3", [2])]

@@ -153,3 +153,15 @@ def test_incoming_mentions_and_links_become_plain_question_text() -> None:
 def test_trim_prefers_sentence_end_then_word() -> None:
     assert trim_at_sentence("One two. Three four five six.", 20) == ("One two.", True)
     assert trim_at_sentence("short", 20) == ("short", False)
+
+
+def test_list_items_become_bullets_on_their_own_lines() -> None:
+    p = passage("Two goals: growth and skills.")
+    answer = answer_of(("Two goals:", p), ("Growth.", p), ("Skills.", p))
+    listed = Answer(
+        answer.question,
+        tuple(Quote(q.text, q.citation, i > 0) for i, q in enumerate(answer.quotes)),
+        answer.citations,
+        False,
+    )
+    assert answer_blocks(listed)[0]["text"]["text"] == "Two goals: [1]\n• Growth. [1]\n• Skills. [1]"

@@ -1,0 +1,201 @@
+"""Picking the sentences to quote: the best sentences of the top passages, with the sentences they
+lean on, a whole list when the question asks for it, and what a quoted lead-in introduces."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+
+from bot.answering.answer import Citation, Quote
+from bot.config import AnswerConfig
+from embeddings.index.loaded import LoadedIndex
+from embeddings.passage import Passage, Span
+from embeddings.retrieval import Hit
+
+_LIST_CUES = re.compile(  # a count is a number on its own: "the 5 goals", not "Industrie 4.0"
+    r"\b(all|list|every|each|enumerate|what are|which are|name the|(?<![.\d])\d{1,2}(?![.\d])|two|three|four|five|"
+    r"six|seven|eight|nine|ten|objectives|goals|pillars|recommendations|priorities|steps)\b",
+    re.IGNORECASE,
+)
+# A sentence opening with one of these leans on the sentence before it ("It was known as ...",
+# "The term was presented ...": a definite noun for a word or idea just named).
+_LEANS_BACK = re.compile(r"(It|Its|This|These|They|Their|Those|Such|He|She|His|Her|The (term|name|phrase|concept))\b")
+
+
+@dataclass
+class _Group:
+    """Sentences quoted from one passage, in reading order."""
+
+    passage: Passage
+    score: float
+    spans: list[Span]
+    list_item: bool = False
+    context: _Group | None = None  # the paragraph before, read first: its sentence is referred to
+    heading: str = ""  # quote this heading of the passage's section instead of sentences
+
+
+def pick_quotes(
+    question: str, query: np.ndarray, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex
+) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
+    """The sentences to quote, in reading order, and the passages they cite, numbered by relevance."""
+    citations: list[Citation] = []
+    quotes: list[Quote] = []
+    for group in _select(question, query, candidates(hits, settings), settings, index):
+        number = len(citations) + 1
+        citations.append(Citation(number, group.passage, group.score))
+        if group.context:
+            citations.append(Citation(number + 1, group.context.passage, group.context.score))
+            quotes.extend(Quote(group.context.passage.text[a:b], number + 1) for a, b in group.context.spans)
+        if group.heading:
+            quotes.append(Quote(group.heading, number, list_item=True, heading=True))
+        for start, end in group.spans:
+            quotes.append(Quote(group.passage.text[start:end], number, group.list_item))
+    return tuple(quotes), tuple(citations)
+
+
+def candidates(hits: list[Hit], settings: AnswerConfig) -> list[Hit]:
+    """The top hit, and the next few when their dense score is nearly as good (whatever the fusion)."""
+    floor = hits[0].score - settings.passage_margin
+    return [hits[0]] + [h for h in hits[1 : settings.max_passages] if h.score >= floor]
+
+
+def _select(
+    question: str, query: np.ndarray, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex
+) -> list[_Group]:
+    """Pick the best sentences; expand a list when the question asks for all of it, or when a
+    quote ends with the sentence introducing it ("... funded from three sources:")."""
+    wants_list = bool(_LIST_CUES.search(question))
+    key_terms = index.lexical.terms(question)
+    scored = [(hit, _sentence_scores(index, hit.passage, query, key_terms, settings)) for hit in hits]
+    best = max(float(s.max()) for _, s in scored)
+    groups: list[_Group] = []
+    as_context: dict[int, set[Span]] = {}  # sentences already quoted as a referent
+    expanded: set[str] = set()
+    budget = settings.max_sentences
+    for rank, (hit, scores) in enumerate(scored):
+        passage = hit.passage
+        if passage.list_id in expanded:
+            continue  # quoted already, with its whole list
+        if wants_list and passage.list_id and passage.list_id in index.lists:
+            expanded.add(passage.list_id)
+            groups.extend(_list_groups(index.lists[passage.list_id], hit.score))
+            continue
+        chosen = [i for i in np.argsort(-scores) if scores[i] >= best - settings.sentence_margin]
+        if rank == 0 and not chosen:
+            chosen = [int(np.argmax(scores))]
+        chosen = sorted(chosen[: max(budget, 1 if rank == 0 else 0)])
+        keep = _sentences_kept(index, passage, chosen, key_terms)
+        keep = [i for i in keep if passage.sentences[i] not in as_context.get(passage.id, ())]
+        last = len(passage.sentences) - 1
+        if groups and keep and keep[-1] == last and _is_lead_in(index, passage):
+            keep.pop()  # a supporting passage adds sentences, not a lead-in with its list or outline
+        if not keep:
+            continue
+        budget -= len(keep)
+        group = _Group(passage, hit.score, [passage.sentences[i] for i in keep])
+        if keep[0] == 0 and _LEANS_BACK.match(passage.sentence_texts()[0]):
+            group.context = _referent(index, passage, hit.score, {g.passage.id for g in groups})
+            if group.context:
+                as_context[group.context.passage.id] = set(group.context.spans)
+        groups.append(group)
+        if keep[-1] == last and (introduced := _introduced(index, passage, hit.score)):
+            groups.extend(introduced)  # a lead-in ("... two reports:") says nothing alone
+            if passage.list_id:
+                expanded.add(passage.list_id)
+    return groups
+
+
+def _sentences_kept(index: LoadedIndex, passage: Passage, chosen: list[int], key_terms: frozenset[str]) -> list[int]:
+    """The chosen sentences with those they lean on or that continue them; a lead-in (of a list
+    or of the sections below) that only continues a chosen sentence comes, with what it
+    introduces, only if it holds a key term of the question: "Which centres make up ...?"
+    wants "It brings together seven research centres:", "Who takes part ...?" does not want
+    "Its work is organised around themes:"."""
+    sentences = passage.sentence_texts()
+    keep = _with_neighbours(sentences, chosen)
+    last = len(sentences) - 1
+    lead_in = last in keep and last not in chosen and _is_lead_in(index, passage)
+    if lead_in and not _own_terms(index, passage, key_terms) & index.lexical.terms(sentences[last]):
+        keep.remove(last)
+    return keep
+
+
+def _own_terms(index: LoadedIndex, passage: Passage, key_terms: frozenset[str]) -> frozenset[str]:
+    """The question's key terms that the passage's headings do not hold (those every sentence
+    under the heading shares)."""
+    return key_terms - index.lexical.terms(" ".join((passage.title, *passage.section)))
+
+
+def _sentence_scores(
+    index: LoadedIndex, passage: Passage, query: np.ndarray, key_terms: frozenset[str], settings: AnswerConfig
+) -> np.ndarray:
+    """Cosine of each sentence to the question, plus a bonus for holding the question's key terms
+    (weighted by rarity, so 'industrial' counts for more than 'policy').
+
+    Terms of the passage's headings are left out: every sentence under a heading shares them.
+    """
+    scores = index.sentence_vectors[passage.id] @ query
+    lexical = index.lexical
+    terms = _own_terms(index, passage, key_terms)
+    if not terms or settings.term_weight == 0:
+        return scores
+    total = sum(lexical.idf(t) for t in terms)
+    overlap = [sum(lexical.idf(t) for t in terms & lexical.terms(s)) / total for s in passage.sentence_texts()]
+    return scores + settings.term_weight * np.asarray(overlap, dtype=np.float32)
+
+
+def _with_neighbours(sentences: list[str], keep: list[int]) -> list[int]:
+    """Kept sentences with those they lean on or that continue them: a kept sentence opening with
+    a pronoun brings the sentences back to the one it refers to, and a kept sentence brings the
+    next one when that opens with a pronoun ("Innovate UK is ... . It was known as ... until 2014")
+    or with "The term" and the like ("Industrie 4.0 describes ... . The term was presented ...")."""
+    chosen = set(keep)
+    for i in keep:
+        j = i
+        while j > 0 and _LEANS_BACK.match(sentences[j]):
+            j -= 1
+            chosen.add(j)
+        if i + 1 < len(sentences) and _LEANS_BACK.match(sentences[i + 1]):
+            chosen.add(i + 1)
+    return sorted(chosen)
+
+
+def _referent(index: LoadedIndex, passage: Passage, score: float, quoted: set[int]) -> _Group | None:
+    """The end of the paragraph before `passage` when its first sentence refers back to it
+    ("... the Catapult network. | It was set up in 2011"), unless that paragraph is quoted anyway."""
+    before = index.preceding(passage)
+    if before is None or before.id in quoted:
+        return None
+    sentences = before.sentence_texts()
+    keep = _with_neighbours(sentences, [len(sentences) - 1])
+    return _Group(before, score, [before.sentences[i] for i in keep])
+
+
+def _is_lead_in(index: LoadedIndex, passage: Passage) -> bool:
+    """The passage ends with a colon introducing its list or the sections right below it."""
+    if passage.kind != "paragraph" or not passage.text.rstrip().endswith(":"):
+        return False
+    return passage.list_id in index.lists or bool(index.subsections(passage))
+
+
+def _introduced(index: LoadedIndex, passage: Passage, score: float) -> list[_Group]:
+    """What a lead-in introduces: the items of its list, or the headings of the sections right
+    below it, each its own group; nothing for a passage that is not a lead-in."""
+    if not _is_lead_in(index, passage):
+        return []
+    if passage.list_id in index.lists:
+        return [g for g in _list_groups(index.lists[passage.list_id], score) if g.list_item]
+    return [_Group(first, score, [], heading=heading) for heading, first in index.subsections(passage)]
+
+
+def _list_groups(members: list[Passage], score: float) -> list[_Group]:
+    """A whole list in reading order: the last sentence of its lead-in, then every item."""
+    groups = []
+    for passage in members:
+        if passage.kind == "list_item":
+            groups.append(_Group(passage, score, list(passage.sentences), list_item=True))
+        else:
+            groups.append(_Group(passage, score, [passage.sentences[-1]]))
+    return groups
