@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib
 import io
 import json
 import re
@@ -28,14 +27,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import yaml  # noqa: E402
 
+from bot import wiring  # noqa: E402
 from bot.cli import main  # noqa: E402
-
-
-def _module(*names: str) -> Any:
-    for name in names:
-        with contextlib.suppress(ModuleNotFoundError):
-            return importlib.import_module(name)
-    raise ModuleNotFoundError(names[0])
+from bot.slack import blocks  # noqa: E402
+from tests.answering.test_extra_knowledge import build_extra_knowledge  # noqa: E402
 
 
 def _config(work: Path, knowledge: Path) -> Path:
@@ -65,8 +60,6 @@ def _run(argv: list[str]) -> str:
 def snapshot(name: str, config: Path, questions: list[str], write: Any) -> None:
     """Index `config`'s knowledge, then record each question's answer three ways."""
     _run(["--config", str(config), "index", "--force"])
-    wiring = _module("bot.wiring", "bot.engine")
-    blocks = _module("bot.slack.blocks")
     build = wiring.build_answerer
     cache: dict[str, Any] = {}
     last: list[Any] = []
@@ -99,7 +92,7 @@ def snapshot(name: str, config: Path, questions: list[str], write: Any) -> None:
         wiring.build_answerer = build
 
 
-def main_() -> None:
+def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--work", type=Path, default=Path("/tmp/policybot-snapshot"))
@@ -119,8 +112,7 @@ def main_() -> None:
         if extra.exists():
             shutil.rmtree(extra)
         extra.mkdir(parents=True)
-        build_extra = _module("tests.test_extra_knowledge", "tests.answering.test_extra_knowledge")
-        knowledge = build_extra.build_extra_knowledge(extra / "knowledge")
+        knowledge = build_extra_knowledge(extra / "knowledge")
         snapshot("extra", _config(extra, knowledge), _questions(eval_set) + _questions(extra_set), write)
 
         if args.scifact:
@@ -134,4 +126,4 @@ def main_() -> None:
 
 
 if __name__ == "__main__":
-    main_()
+    run()
