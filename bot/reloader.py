@@ -35,7 +35,6 @@ class IndexReloader:
         retriever: Retriever,
         settings: Settings,
         on_switch: OnSwitch | None = None,
-        interval: float = 2.0,
         version_source: VersionSource | None = None,
     ) -> None:
         self.retriever = retriever
@@ -45,7 +44,7 @@ class IndexReloader:
         self.vector_index = settings.vector_index
         self.store = settings.vector_store
         self.on_switch = on_switch
-        self.interval = interval
+        self.interval = settings.indexing.reload_seconds
         self.version_source = version_source
         self._refused: str | None = None
         self._missing: str | None = None

@@ -42,9 +42,7 @@ def start_reloader(
     With `version_source` (replicas sharing a database) its version is taken up at once, before
     the first question, even when watching is off: replicas must agree on what they serve.
     """
-    reloader = IndexReloader(
-        answerer.retriever, settings, on_switch, settings.indexing.reload_seconds, version_source=version_source
-    )
+    reloader = IndexReloader(answerer.retriever, settings, on_switch, version_source=version_source)
     if version_source is not None:
         reloader.check(notify=False)  # catching up at start is no news for the changes channel
     if settings.indexing.reload_seconds <= 0:

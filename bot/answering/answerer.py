@@ -22,7 +22,7 @@ from embeddings.retrieval import Hit, Retriever
 class Answerer:
     """Answers questions from a retriever's index; one instance serves Slack, the REPL and the CLI."""
 
-    def __init__(self, retriever: Retriever, settings: AnswerConfig, top_k: int = 5) -> None:
+    def __init__(self, retriever: Retriever, settings: AnswerConfig, top_k: int) -> None:
         self.retriever = retriever
         self.settings = settings
         self.top_k = top_k

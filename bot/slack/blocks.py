@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from bot.answering.answer import Answer
+from bot.config import SlackConfig
 from bot.render.citations import group_by_source
 from bot.render.paragraphs import paragraphs
 from bot.slack.mrkdwn import escape, trim_at_sentence
@@ -20,6 +21,7 @@ Block = dict[str, Any]
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
+MAX_ANSWER_CHARS: int = SlackConfig.model_fields["max_answer_chars"].default  # slack.max_answer_chars
 MAX_FALLBACK_CHARS = 3000
 HELPFUL = "feedback_helpful"
 NOT_HELPFUL = "feedback_not_helpful"
@@ -33,7 +35,7 @@ _FRAGMENT_WORDS = 5
 
 def answer_blocks(
     answer: Answer,
-    max_chars: int = 2500,
+    max_chars: int = MAX_ANSWER_CHARS,
     answer_id: str | None = None,
     asked_by: str | None = None,
     shareable: bool = False,
@@ -55,7 +57,7 @@ def answer_blocks(
     return _fit(blocks)
 
 
-def answer_mrkdwn(answer: Answer, max_chars: int = 2500) -> str:
+def answer_mrkdwn(answer: Answer, max_chars: int = MAX_ANSWER_CHARS) -> str:
     """The answer as escaped mrkdwn, list items as bullets, trimmed at a sentence boundary if too long."""
     if answer.abstained:
         text = escape(answer.text)

@@ -17,7 +17,7 @@ log = logging.getLogger(__name__)
 def watch_and_index(
     knowledge_dir: Path,
     reindex: Callable[[], object],
-    debounce_ms: int = 1500,
+    debounce_ms: int,
     stop: threading.Event | None = None,
     on_error: Callable[[PolicyBotError], None] | None = None,
 ) -> None:
