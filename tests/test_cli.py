@@ -64,6 +64,7 @@ def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_index_shows_its_report_then_says_replicas_were_not_told(
     knowledge_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    pytest.importorskip("psycopg", reason="needs the postgres extra to reach for the server")
     down = "state:\n  url: postgresql://policybot:secret@127.0.0.1:1/state\n"
     config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index", down)
     assert main(["--config", str(config), "index"]) == 1
