@@ -1,7 +1,7 @@
 """The index folder: versions written beside each other, published by renaming a pointer.
 
     index/CURRENT                      name of the published version
-    index/versions/<id>/meta.json      format version, model, dimension, splitter settings
+    index/versions/<id>/meta.json      format version, model, dimension, splitter settings, checksums
     index/versions/<id>/vectors.faiss  FAISS IndexIDMap2 of passage vectors (flat, IVF or HNSW), or
     index/versions/<id>/vectors.milvus.json  the Milvus collection holding them (vector_store.uri)
     index/versions/<id>/passages.sqlite

@@ -196,7 +196,8 @@ def test_a_format_3_index_is_upgraded_without_reembedding_and_ask_says_to_run_in
     index = tmp_path / "index"
     build(knowledge_copy, index)
     as_format_3(index)
-    status, err = ask(write_config(tmp_path / "config.yaml", knowledge_copy, index), capsys)
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, index)
+    status, err = ask(config, capsys)
     assert status == 1 and "format version 3" in err and "run: policybot index (it upgrades" in err
     embedder = FakeEmbedder()
     report = build_index(knowledge_copy, index, embedder, SPLIT)
@@ -204,6 +205,8 @@ def test_a_format_3_index_is_upgraded_without_reembedding_and_ask_says_to_run_in
     upgraded = load_index(index)
     assert upgraded.meta.format_version == FORMAT_VERSION
     assert set(upgraded.meta.files) == {"vectors.faiss", "passages.sqlite", "changes.json"}
+    assert main(["--config", str(config), "index", "--verify"]) == 0  # the older version is listed, not failed
+    assert "0123456789ab: not checked: format 3" in capsys.readouterr().out
 
 
 def test_a_format_3_index_with_damaged_vectors_is_reembedded_not_copied(knowledge_copy: Path, tmp_path: Path) -> None:
