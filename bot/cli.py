@@ -52,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--dry-run", action="store_true", help="print what would change without writing anything")
     p.add_argument("--force", action="store_true", help="publish even if the evaluation gate finds it worse")
     p.add_argument("--watch", action="store_true", help="keep watching the knowledge folder and re-index on change")
+    p.add_argument("--verify", action="store_true", help="check every version's files against their checksums")
     p.set_defaults(handler=cmd_index)
 
     p = sub.add_parser("changes", help="print what the latest index versions changed")
@@ -125,6 +126,8 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answering.gate import EvaluationGate
     from bot.wiring import load_embedder
 
+    if args.verify:
+        return _verify(settings.index_dir)
     embedder = load_embedder(settings)
     gate = None if args.dry_run else EvaluationGate.from_settings(settings, embedder)
     status = _index_once(args, settings, embedder, gate)
@@ -170,6 +173,23 @@ def _index_once(args: argparse.Namespace, settings: Settings, embedder: Any, gat
     if told:
         print(told, file=sys.stderr)
     return 0 if report.documents else 1
+
+
+def _verify(index_dir: Path) -> int:
+    """One line per version: ok, or what is wrong; 0 when every version is ok."""
+    from embeddings.index.versions import current_version_name, is_damage, verify_versions
+
+    results = verify_versions(index_dir)
+    if not results:
+        print(f"no index versions in {index_dir}; build one with: policybot index")
+        return 1
+    current = current_version_name(index_dir)
+    for name, problem in results:
+        print(f"{name}{' (published)' if name == current else ''}: {problem or 'ok'}")
+    damaged = sum(is_damage(problem) or (problem is not None and name == current) for name, problem in results)
+    if damaged:
+        print(f"{damaged} of {len(results)} versions fail the check; run: policybot index", file=sys.stderr)
+    return 1 if damaged else 0
 
 
 def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
@@ -253,7 +273,9 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
     if current_version_dir(settings.index_dir) is None:
         print(f"No index in {settings.index_dir} yet: building it from {settings.knowledge_dir}.", file=sys.stderr)
-        status = cmd_index(argparse.Namespace(full=False, dry_run=False, force=False, watch=False), settings)
+        status = cmd_index(
+            argparse.Namespace(full=False, dry_run=False, force=False, watch=False, verify=False), settings
+        )
         if status:
             return status
     from bot.slack.tokens import APP_TOKEN, slack_configured
@@ -310,7 +332,7 @@ def cmd_add(args: argparse.Namespace, settings: Settings) -> int:
     print(f"added {added.path} ({doc.format}{pages}): {doc.title}")
     if args.no_index:
         return 0
-    return cmd_index(argparse.Namespace(full=False, dry_run=False, force=False, watch=False), settings)
+    return cmd_index(argparse.Namespace(full=False, dry_run=False, force=False, watch=False, verify=False), settings)
 
 
 def cmd_sources(args: argparse.Namespace, settings: Settings) -> int:

@@ -28,8 +28,15 @@ from embeddings.index import acronyms
 from embeddings.index.changes import describe_changes
 from embeddings.index.loaded import LoadedIndex, load_index
 from embeddings.index.lock import index_lock
-from embeddings.index.meta import FORMAT_VERSION, IndexMeta, check_compatible
-from embeddings.index.versions import OnPublished, current_version_name, discard_version, publish, write_version
+from embeddings.index.meta import FORMAT_VERSION, REBUILD_HINT, IndexMeta, check_compatible
+from embeddings.index.versions import (
+    OnPublished,
+    current_version_name,
+    discard_version,
+    publish,
+    set_aside_damaged,
+    write_version,
+)
 from embeddings.ingest.documents import Document, ReadLimits, scan_knowledge
 from embeddings.ingest.splitter import SplitterSettings, split_document
 from embeddings.passage import Passage, content_hash
@@ -147,6 +154,10 @@ def _build(
     report.documents = len(documents)
     if not documents:  # nothing to answer from: replicas keep serving what they have
         on_published = None
+    if not dry_run:  # under the lock: no damaged version is reused or copied from
+        damaged = set_aside_damaged(index_dir, store)
+        if (published := current_version_name(index_dir)) in damaged:
+            report.rebuilt_because = f"the published version {published} was damaged: {damaged[str(published)]}"
     previous = None if full else _previous_index(index_dir, embedder, splitter, report, store.token)
     report.previous_version = previous.version if previous else ""
     fingerprint = splitter.fingerprint()
@@ -278,12 +289,25 @@ def _previous_index(
     try:
         previous = load_index(index_dir, upgrading=True, token=token)
         check_compatible(previous.meta, embedder.name, embedder.dimension, splitter.model_dump(), upgrading=True)
+        if previous.meta.format_version != FORMAT_VERSION:
+            _check_unverified(previous)
     except IndexError_ as exc:
-        if current_version_name(index_dir):
-            report.rebuilt_because = str(exc).split("; rebuild")[0]
+        if current_version_name(index_dir) and not report.rebuilt_because:
+            report.rebuilt_because = str(exc).rsplit("; ", 1)[0]  # without the advice: this run is the rebuild
             log.warning("full rebuild: %s", report.rebuilt_because)
         return None
     return previous
+
+
+def _check_unverified(index: LoadedIndex) -> None:
+    """An older format has no checksums: check what can be, that every stored vector is of unit
+    length (as the embedder writes them), before reusing them."""
+    vectors = [index.passage_vectors(list(index.passages)), *index.sentence_vectors.values()]
+    matrix = np.concatenate([v.reshape(-1, index.meta.dimension) for v in vectors])
+    norms = np.linalg.norm(matrix, axis=1) if len(matrix) else np.ones(0)
+    if not np.all(np.abs(norms - 1.0) < 1e-3):
+        bad = int(np.sum(~(np.abs(norms - 1.0) < 1e-3)))
+        raise IndexError_(f"{index.path}: {bad} stored vectors are damaged (not of unit length); {REBUILD_HINT}")
 
 
 def _embed(

@@ -13,10 +13,18 @@ import numpy as np
 from embeddings.errors import IndexError_, last_line
 from embeddings.index import acronyms
 from embeddings.index.lexical import LexicalIndex
-from embeddings.index.meta import FORMAT_VERSION, REBUILD_HINT, IndexMeta, check_compatible, check_store, read_meta
+from embeddings.index.meta import (
+    FORMAT_VERSION,
+    REBUILD_HINT,
+    REPAIR_HINT,
+    IndexMeta,
+    check_compatible,
+    check_store,
+    read_meta,
+)
 from embeddings.index.milvus_collections import open_collection
 from embeddings.index.passage_store import read_passages
-from embeddings.index.versions import current_version_dir
+from embeddings.index.versions import check_version, current_version_dir
 from embeddings.passage import Passage
 from embeddings.vectors.base import StoreSettings, VectorStore
 from embeddings.vectors.faiss import VectorIndex, VectorIndexSettings
@@ -164,11 +172,14 @@ def load_version(
     store: StoreSettings | None = None,
     token: str = "",
 ) -> LoadedIndex:
-    """Load one version folder; a damaged file is named with the command that rebuilds it.
-    Without `store`, a Milvus version is read from the URI it was written to."""
+    """Load one version folder, only if `check_version` finds every file as written (`upgrading`:
+    an older format, without checksums, is read as it is); a damaged file is named with the
+    command that repairs it. Without `store`, a Milvus version is read from the URI it was written to."""
     meta = read_meta(version_dir)
     if meta.format_version != FORMAT_VERSION:
         check_compatible(meta, meta.model, None, meta.splitter, upgrading)
+    elif (problem := check_version(version_dir)) is not None:
+        raise IndexError_(f"{version_dir}: the index is damaged: {problem}; {REPAIR_HINT}")
     if store is not None:
         check_store(meta, store, version_dir.parent.parent)
     passages_path = version_dir / "passages.sqlite"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -10,11 +11,13 @@ from typing import Any
 from embeddings.errors import IndexError_
 from embeddings.vectors.base import StoreSettings
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4
 # Older formats whose vectors and passages are still valid: `policybot index` upgrades them
-# without re-embedding (3 only added the acronym table to meta.json).
-UPGRADABLE_FORMATS = frozenset({2})
+# without re-embedding (3 added the acronym table to meta.json, 4 the files' checksums).
+UPGRADABLE_FORMATS = frozenset({2, 3})
 REBUILD_HINT = "rebuild it with: policybot index --full"
+REPAIR_HINT = "run: policybot index (it sets the damaged version aside and rebuilds it)"
+UPGRADE_HINT = "run: policybot index (it upgrades the index without re-embedding)"
 
 
 @dataclass(frozen=True)
@@ -32,9 +35,30 @@ class IndexMeta:
     created: str = ""
     vector_index: str = "flat"  # what vectors.faiss holds: "flat", "ivf nlist=632", "hnsw m=32 ..."; "milvus HNSW"
     vector_store: str = "faiss"  # faiss or milvus
+    files: dict[str, str] = field(default_factory=dict)  # every other file of the version -> its SHA-256
 
     def to_json(self) -> str:
-        return json.dumps(self.__dict__, indent=2, sort_keys=True) + "\n"
+        """The fields, plus `checksum`: the SHA-256 of the same JSON without it (see `meta_damage`)."""
+        return _dump({**self.__dict__, "checksum": _digest(_dump(self.__dict__))})
+
+
+def _dump(fields: dict[str, Any]) -> str:
+    return json.dumps(fields, indent=2, sort_keys=True) + "\n"
+
+
+def _digest(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def meta_damage(raw: dict[str, Any]) -> str | None:
+    """What is wrong with a parsed meta.json of the current format (None: it is as written)."""
+    fields = dict(raw)
+    claimed = fields.pop("checksum", None)
+    if claimed != _digest(_dump(fields)):
+        return "meta.json does not match its checksum" if claimed else "meta.json has no checksum"
+    if not fields.get("files"):
+        return "meta.json lists no files"
+    return None
 
 
 def read_meta(version_dir: Path) -> IndexMeta:
@@ -45,7 +69,7 @@ def read_meta(version_dir: Path) -> IndexMeta:
         known = {k: raw[k] for k in IndexMeta.__dataclass_fields__ if k in raw}
         return IndexMeta(**known)
     except (OSError, ValueError, TypeError) as exc:
-        raise IndexError_(f"{meta_path}: unreadable index metadata ({exc}); {REBUILD_HINT}") from exc
+        raise IndexError_(f"{meta_path}: unreadable index metadata ({exc}); {REPAIR_HINT}") from exc
 
 
 def check_compatible(
@@ -53,7 +77,12 @@ def check_compatible(
 ) -> None:
     """Refuse an index built differently from the configuration, saying how it differs
     (`upgrading`: an older format whose vectors can be reused is accepted too)."""
-    if meta.format_version != FORMAT_VERSION and not (upgrading and meta.format_version in UPGRADABLE_FORMATS):
+    if meta.format_version in UPGRADABLE_FORMATS and not upgrading:
+        raise IndexError_(
+            f"the index has format version {meta.format_version} (written by an older PolicyBot, "
+            f"without checksums), this PolicyBot reads {FORMAT_VERSION}; {UPGRADE_HINT}"
+        )
+    if meta.format_version != FORMAT_VERSION and meta.format_version not in UPGRADABLE_FORMATS:
         raise IndexError_(
             f"the index has format version {meta.format_version}, this PolicyBot reads {FORMAT_VERSION}; {REBUILD_HINT}"
         )

@@ -48,5 +48,5 @@ def test_a_damaged_index_file_is_reported_not_crashed_on(
     version_dir = current_version_dir(tmp_path / "index")
     assert version_dir is not None
     (version_dir / "vectors.faiss").write_bytes(b"garbage")
-    with pytest.raises(IndexError_, match=r"damaged.*policybot index --full"):
+    with pytest.raises(IndexError_, match=r"vectors.faiss does not match its checksum.*run: policybot index"):
         load_index(tmp_path / "index")
