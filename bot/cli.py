@@ -269,10 +269,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from embeddings.index.versions import current_version_dir
+    from embeddings.index.versions import check_version, current_version_dir
 
-    if current_version_dir(settings.index_dir) is None:
-        print(f"No index in {settings.index_dir} yet: building it from {settings.knowledge_dir}.", file=sys.stderr)
+    current = current_version_dir(settings.index_dir)
+    problem = None if current is None else check_version(current)  # an older format, a damaged file
+    if current is None or problem:
+        state = f"The index in {settings.index_dir} cannot be used ({problem})" if problem else "No index yet"
+        print(f"{state}: building it from {settings.knowledge_dir}.", file=sys.stderr)
         status = cmd_index(
             argparse.Namespace(full=False, dry_run=False, force=False, watch=False, verify=False), settings
         )

@@ -181,3 +181,22 @@ def test_repl_and_ask_print_the_same_answer(answerer: Answerer) -> None:
 
     question = "What does the strategic plan say about federal procurement?"
     assert render_text(answerer.ask(question)) in repl_transcript(answerer, [question])
+
+
+@pytest.mark.slow
+def test_run_repairs_a_damaged_index_before_starting_the_repl(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    knowledge = Path(__file__).resolve().parent.parent / "knowledge"
+    config = write_config(tmp_path / "config.yaml", knowledge, tmp_path / "index")
+    assert main(["--config", str(config), "index"]) == 0
+    current = tmp_path / "index" / "versions" / current_version_name(tmp_path / "index")
+    with (current / "vectors.faiss").open("r+b") as vectors:
+        vectors.truncate(100)
+    monkeypatch.setattr("sys.stdin", io.StringIO("What is PCAST?\n:quit\n"))
+    assert main(["--config", str(config), "run"]) == 0
+    captured = capsys.readouterr()
+    assert "cannot be used (vectors.faiss does not match its checksum" in captured.err
+    assert "Council of Advisors" in captured.out
