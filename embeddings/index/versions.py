@@ -198,8 +198,9 @@ def publish(
 ) -> None:
     """Make `version` the one readers load, log its change digest, prune old versions, then tell
     `on_published` (which records it where replicas sharing a state database look)."""
+    replaced = current_version_name(index_dir)  # logged first if a crash lost its entry
     atomic_write_text(index_dir / "CURRENT", version + "\n")
-    log_change(index_dir, index_dir / "versions" / version)
+    log_change(index_dir, index_dir / "versions" / version, replaced)
     _prune(index_dir / "versions", keep=version, store=store)
     if on_published is not None:
         on_published(version)
