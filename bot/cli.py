@@ -123,8 +123,11 @@ def _setup_logging(verbose: bool) -> None:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answering.gate import EvaluationGate
+    from bot.config import require_gate_eval_set
     from bot.wiring import load_embedder
 
+    if not args.dry_run:
+        require_gate_eval_set(settings)  # before the model loads
     embedder = load_embedder(settings)
     gate = None if args.dry_run else EvaluationGate.from_settings(settings, embedder)
     status = _index_once(args, settings, embedder, gate)

@@ -180,3 +180,18 @@ def test_repl_and_ask_print_the_same_answer(answerer: Answerer) -> None:
 
     question = "What does the strategic plan say about federal procurement?"
     assert render_text(answerer.ask(question)) in repl_transcript(answerer, [question])
+
+
+def test_a_missing_gate_set_is_named_before_the_model_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_model(settings: object) -> None:
+        raise AssertionError("the model was loaded before the config was checked")
+
+    monkeypatch.setattr("bot.wiring.load_embedder", no_model)
+    gate = "indexing:\n  gate_eval_set: checks/eval.yaml\n"
+    config = write_config(tmp_path / "config.yaml", tmp_path / "k", tmp_path / "i", gate)
+    assert main(["--config", str(config), "index"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"policybot: {config}: indexing.gate_eval_set must be an evaluation set file that exists")
+    assert str(tmp_path / "checks" / "eval.yaml") in err and err.count("\n") == 1
