@@ -195,3 +195,37 @@ def test_a_missing_gate_set_is_named_before_the_model_loads(
     err = capsys.readouterr().err
     assert err.startswith(f"policybot: {config}: indexing.gate_eval_set must be an evaluation set file that exists")
     assert str(tmp_path / "checks" / "eval.yaml") in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_question_with_invalid_utf8_is_answered_with_a_notice(
+    knowledge_copy: Path,
+    tmp_path: Path,
+    embedder: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings: embedder)
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index")
+    assert main(["--config", str(config), "index"]) == 0
+    capsys.readouterr()
+    # Python hands argv bytes that are not UTF-8 (here 0xff) to main() as lone surrogates
+    assert main(["--config", str(config), "ask", "--json", "Who commissioned the key \udcffreports?"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "policybot: the question held bytes that are not UTF-8; each was replaced with \ufffd\n"
+    result = json.loads(captured.out)
+    assert result["question"] == "Who commissioned the key \ufffdreports?"
+    assert "President Obama" in result["answer"]
+
+
+@pytest.mark.slow
+def test_a_piped_repl_survives_a_line_of_invalid_utf8(answerer: Answerer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.repl import stream_reader
+
+    piped = io.BytesIO(b"What is PCAST\xff\xfe?\nWhat pillars do the AMP recommendations rest on?\n")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(piped, encoding="utf-8"))  # stdin as a pipe gives it
+    out: list[str] = []
+    run_repl(answerer, stream_reader(), out.append)
+    transcript = "\n".join(out)
+    assert transcript.count("not UTF-8; each was replaced with \ufffd") == 1
+    assert "Council of Advisors" in transcript and "three pillars" in transcript
