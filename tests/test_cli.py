@@ -229,3 +229,20 @@ def test_a_piped_repl_survives_a_line_of_invalid_utf8(answerer: Answerer, monkey
     transcript = "\n".join(out)
     assert transcript.count("not UTF-8; each was replaced with \ufffd") == 1
     assert "Council of Advisors" in transcript and "three pillars" in transcript
+
+
+def test_each_skipped_document_is_reported_once(knowledge_copy: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (knowledge_copy / "broken.md").write_bytes(b"\xff\xfe not text")
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index")
+    fake = "import bot.wiring, tests.conftest as c; bot.wiring.load_embedder = lambda s: c.FakeEmbedder()"
+    for verbose in ([], ["-v"]):  # a real process: its stderr is what the user sees
+        argv = [*verbose, "--config", str(config), "index", "--full"]
+        command = f"{fake}; from bot.cli import main; raise SystemExit(main({argv!r}))"
+        run = subprocess.run(
+            [sys.executable, "-c", command], cwd=Path(__file__).parent.parent, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stderr.count("broken.md: is not UTF-8 text") == 1

@@ -141,9 +141,7 @@ def _build(
     report = IndexReport(dry_run=dry_run)
     if not knowledge_dir.is_dir():
         raise IndexError_(f"knowledge folder {knowledge_dir} does not exist")
-    documents, report.problems = scan_knowledge(knowledge_dir, limits)
-    for problem in report.problems:
-        log.warning("skipped %s", problem)
+    documents, report.problems = scan_knowledge(knowledge_dir, limits)  # the caller reports them, once
     report.documents = len(documents)
     if not documents:  # nothing to answer from: replicas keep serving what they have
         on_published = None
@@ -280,8 +278,7 @@ def _previous_index(
         check_compatible(previous.meta, embedder.name, embedder.dimension, splitter.model_dump(), upgrading=True)
     except IndexError_ as exc:
         if current_version_name(index_dir):
-            report.rebuilt_because = str(exc).split("; rebuild")[0]
-            log.warning("full rebuild: %s", report.rebuilt_because)
+            report.rebuilt_because = str(exc).split("; rebuild")[0]  # the caller prints it, once
         return None
     return previous
 
