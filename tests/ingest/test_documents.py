@@ -95,6 +95,6 @@ def test_special_files_are_reported_unread_and_never_block(tmp_path: Path) -> No
         server.close()
     assert [d.path for d in documents] == ["good.md"]
     assert [str(p) for p in problems] == [
-        "pipe.md: is a FIFO (named pipe), not a document; skipped unread (move it out of the knowledge folder)",
-        "sock.txt: is a socket, not a document; skipped unread (move it out of the knowledge folder)",
+        "pipe.md: is a FIFO (named pipe), not a document, and was not opened (move it out of the knowledge folder)",
+        "sock.txt: is a socket, not a document, and was not opened (move it out of the knowledge folder)",
     ]

@@ -32,7 +32,7 @@ def _require_regular(mode: int, rel: str) -> None:
     if stat.S_ISREG(mode):
         return
     what = next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
-    raise DocumentError(rel, f"is {what}, not a document; skipped unread (move it out of the knowledge folder)")
+    raise DocumentError(rel, f"is {what}, not a document, and was not opened (move it out of the knowledge folder)")
 
 
 def extract(path: Path, rel: str, limits: ReadLimits) -> Extracted:
