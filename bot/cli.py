@@ -124,10 +124,13 @@ def _setup_logging(verbose: bool) -> None:
 
 def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answering.gate import EvaluationGate
+    from bot.config import require_gate_eval_set
     from bot.wiring import load_embedder
 
     if args.verify:
         return _verify(settings.index_dir)
+    if not args.dry_run:
+        require_gate_eval_set(settings)  # before the model loads
     embedder = load_embedder(settings)
     gate = None if args.dry_run else EvaluationGate.from_settings(settings, embedder)
     status = _index_once(args, settings, embedder, gate)
@@ -207,17 +210,21 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answering.answerer import check_question
     from bot.errors import QuestionError
     from bot.render.terminal import render_text
+    from bot.repl import decode_question
     from bot.wiring import build_answerer
 
+    question, notice = decode_question(args.question)
+    if notice:
+        print(f"policybot: {notice}", file=sys.stderr)
     try:
-        check_question(args.question, settings.answer.max_question_chars)  # before the slow model load
+        check_question(question, settings.answer.max_question_chars)  # before the slow model load
     except QuestionError as exc:
         print(f"policybot: {exc}", file=sys.stderr)
         return 2
     if args.k is not None and args.k < 1:
         print("policybot: -k must be a positive number of passages", file=sys.stderr)
         return 2
-    answer = build_answerer(settings).ask(args.question, k=args.k, country=args.country)
+    answer = build_answerer(settings).ask(question, k=args.k, country=args.country)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else render_text(answer))
     return 0
 

@@ -8,13 +8,16 @@ settings models of the components in `embeddings/`, defined beside the code they
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
+import types
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from bot.errors import ConfigError
 from embeddings.embedder import embedding_name
@@ -64,6 +67,33 @@ class SlackConfig(_Strict):
     changes_channel: str = Field(
         "", description="channel ID where each newly published index's change digest is posted"
     )
+
+    @field_validator("http_host")
+    @classmethod
+    def _host_name_or_ip(cls, host: str) -> str:
+        if not _is_host(host):
+            raise ValueError("a host name or IP address, e.g. 127.0.0.1, 0.0.0.0 or localhost")
+        return host
+
+
+_HOST_LABEL = re.compile(r"\A(?!-)[A-Za-z0-9-]{1,63}(?<!-)\Z")
+
+
+def _is_host(host: str) -> bool:
+    """An IPv4/IPv6 address, or a DNS name whose labels are not all digits (so 256.1.1.1 is neither).
+
+    >>> [_is_host(h) for h in ("0.0.0.0", "::1", "bot.internal", "256.1.1.1", "a b")]
+    [True, True, True, False, False]
+    """
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    labels = host.removesuffix(".").split(".")
+    if len(host) > 253 or all(label.isdigit() for label in labels):
+        return False
+    return all(_HOST_LABEL.match(label) for label in labels)
 
 
 class StateConfig(_Strict):
@@ -151,19 +181,23 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
             raise ConfigError(f"{path}: config file not found")
         return _resolve(Settings(), Path.cwd(), None).with_env(env)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_ConfigLoader)  # _ConfigLoader is a SafeLoader
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{path}: cannot be read ({exc})") from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}:{where} is not valid YAML ({getattr(exc, 'problem', exc)})") from exc
-    except (ValueError, RecursionError) as exc:  # e.g. a date that does not exist (2001-13-45), or [[[[... deep
+    except (ValueError, RecursionError) as exc:  # e.g. [[[[... nested thousands deep
         raise ConfigError(f"{path}: holds a value YAML cannot read ({exc})") from exc
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected 'key: value' settings at the top level, got {type(raw).__name__}")
+    if coerced := _coerced_scalars(Settings, raw, ()):
+        raise ConfigError(
+            f"{path}: " + "; ".join(f"{key} must be {_expected(loc)}, got {v!r}" for key, loc, v in coerced)
+        )
     try:
         settings = Settings.model_validate(raw)
     except ValidationError as exc:
@@ -172,6 +206,56 @@ def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None
         return _resolve(settings, path.resolve().parent, path).with_env(env)
     except PolicyBotError as exc:  # a vector_store.uri StoreSettings.from_uri refuses
         raise ConfigError(f"{path}: {exc}") from None
+
+
+def require_gate_eval_set(settings: Settings) -> None:
+    """Raise `ConfigError` naming `indexing.gate_eval_set` when it names a file that is not there;
+    `policybot index` calls it before loading the model, so a typo fails in a second, not after."""
+    gate = settings.indexing.gate_eval_set
+    if gate is not None and not gate.is_file():
+        where = settings.config_path or "config.yaml"
+        raise ConfigError(
+            f"{where}: indexing.gate_eval_set must be an evaluation set file that exists, got '{gate}' (not found); "
+            "fix the path or set it to null to publish without the gate"
+        )
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """YAML as `yaml.safe_load` reads it, except that dates stay text: no setting takes a date, and an
+    impossible one (2001-13-45) then gets the usual message naming its key instead of a YAML error."""
+
+
+_ConfigLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def _coerced_scalars(model: type[BaseModel], raw: Any, loc: tuple[str, ...]) -> list[tuple[str, tuple[str, ...], Any]]:
+    """(key, loc, value) of each value pydantic would quietly convert: `true` for a number (top_k: true is 1),
+    anything but true/false for a switch, a quoted number ('5') for a number."""
+    if not isinstance(raw, dict):
+        return []
+    found = []
+    for key, value in raw.items():
+        field = model.model_fields.get(str(key))
+        if field is None or value is None:
+            continue
+        where = (*loc, str(key))
+        kind = _unwrap_optional(field.annotation)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            found += _coerced_scalars(kind, value, where)
+        elif (kind is bool and not isinstance(value, bool)) or (
+            kind in (int, float) and (isinstance(value, bool) or not isinstance(value, int | float))
+        ):
+            found.append((".".join(where), where, value))
+    return found
+
+
+def _unwrap_optional(annotation: Any) -> Any:
+    """`X` for `X | None`; other annotations as they are."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        args = [a for a in get_args(annotation) if a is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return annotation
 
 
 def _resolve(settings: Settings, base: Path, path: Path | None) -> Settings:
@@ -215,6 +299,8 @@ def _describe(path: Path, exc: ValidationError) -> str:
         key = ".".join(str(part) for part in error["loc"])
         if error["type"] == "extra_forbidden":
             problems.append(f"unknown key {key!r}")
+        elif error["type"] == "value_error":  # a validator's own words say what is expected
+            problems.append(f"{key} must be {error.get('ctx', {}).get('error')}, got {error.get('input')!r}")
         else:
             problems.append(f"{key} must be {_expected(error['loc'])}, got {error.get('input')!r}")
     return f"{path}: " + "; ".join(problems)
@@ -229,7 +315,7 @@ def _expected(loc: tuple[Any, ...]) -> str:
         field = fields.get(str(part)) if fields else None
         if field is None:
             return "a valid value"
-        model = field.annotation
+        model = _unwrap_optional(field.annotation)
     if field is None:
         return "a valid value"
     kinds: dict[Any, str] = {
@@ -240,10 +326,15 @@ def _expected(loc: tuple[Any, ...]) -> str:
         bool: "true or false",
         list[str]: "a list of texts",
     }
-    if get_origin(field.annotation) is Literal:
-        kind = "one of " + ", ".join(repr(v) for v in get_args(field.annotation))
+    annotation = _unwrap_optional(field.annotation)
+    if get_origin(annotation) is Literal:
+        kind = "one of " + ", ".join(repr(v) for v in get_args(annotation))
+    elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        kind = "a mapping of settings"
     else:
-        kind = kinds.get(field.annotation, "a mapping of settings")
+        kind = kinds.get(annotation, "a valid value")
+    if annotation is not field.annotation:
+        kind += " or null"
     low = next((m.ge for m in field.metadata if hasattr(m, "ge")), None)
     high = next((m.le for m in field.metadata if hasattr(m, "le")), None)
     if low is not None and high is not None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, TextIO
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
@@ -17,6 +19,23 @@ HELP = """Type a question and press Enter. Commands:
 
 ReadLine = Callable[[str], str]  # prompt -> line; raises EOFError at the end
 Write = Callable[[str], None]
+
+NOT_UTF8 = "the question held bytes that are not UTF-8; each was replaced with \ufffd"
+
+
+def decode_question(text: str) -> tuple[str, str | None]:
+    """(question, notice): bytes that were not UTF-8 (kept by Python as lone surrogates in argv and
+    in `stream_reader`'s lines) replaced with U+FFFD, and a one-line notice when there were any.
+
+    >>> decode_question("What is PCAST\\udcff?")
+    ('What is PCAST\ufffd?', 'the question held bytes that are not UTF-8; each was replaced with \ufffd')
+    """
+    try:
+        raw = text.encode("utf-8", "surrogateescape")  # undecodable bytes back as they came
+    except UnicodeEncodeError:  # other lone surrogates (e.g. a JSON "\ud800")
+        raw = text.encode("utf-8", "surrogatepass")
+    fixed = raw.decode("utf-8", "replace")
+    return fixed, (NOT_UTF8 if fixed != text else None)
 
 
 def run_repl(answerer: Answerer, read_line: ReadLine, write: Write) -> None:
@@ -40,6 +59,9 @@ def run_repl(answerer: Answerer, read_line: ReadLine, write: Write) -> None:
         elif line.startswith(":"):
             write(f"Unknown command {line.split()[0]!r}. {HELP}")
         else:
+            line, notice = decode_question(line)
+            if notice:
+                write(notice)
             try:
                 last = answerer.ask(line)
             except QuestionError as exc:
@@ -63,6 +85,16 @@ def terminal_reader(history_file: Path) -> ReadLine:
     return lambda prompt: session.prompt(prompt)
 
 
-def stream_reader() -> ReadLine:
-    """Plain `input()` for piped input (tests, scripts)."""
-    return lambda prompt: input()
+def stream_reader(stream: BinaryIO | TextIO | None = None) -> ReadLine:
+    """Lines of piped input (tests, scripts; default stdin's bytes), undecodable bytes kept for
+    `decode_question` to replace, so one bad line never ends the loop."""
+    source = stream if stream is not None else getattr(sys.stdin, "buffer", sys.stdin)
+
+    def read(prompt: str) -> str:
+        line = source.readline()
+        if not line:
+            raise EOFError
+        text = line.decode("utf-8", "surrogateescape") if isinstance(line, bytes) else line
+        return text.rstrip("\r\n")
+
+    return read

@@ -200,3 +200,69 @@ def test_run_repairs_a_damaged_index_before_starting_the_repl(
     captured = capsys.readouterr()
     assert "cannot be used (vectors.faiss does not match its checksum" in captured.err
     assert "Council of Advisors" in captured.out
+
+
+def test_a_missing_gate_set_is_named_before_the_model_loads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_model(settings: object) -> None:
+        raise AssertionError("the model was loaded before the config was checked")
+
+    monkeypatch.setattr("bot.wiring.load_embedder", no_model)
+    gate = "indexing:\n  gate_eval_set: checks/eval.yaml\n"
+    config = write_config(tmp_path / "config.yaml", tmp_path / "k", tmp_path / "i", gate)
+    assert main(["--config", str(config), "index"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f"policybot: {config}: indexing.gate_eval_set must be an evaluation set file that exists")
+    assert str(tmp_path / "checks" / "eval.yaml") in err and err.count("\n") == 1
+
+
+@pytest.mark.slow
+def test_a_question_with_invalid_utf8_is_answered_with_a_notice(
+    knowledge_copy: Path,
+    tmp_path: Path,
+    embedder: object,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings: embedder)
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index")
+    assert main(["--config", str(config), "index"]) == 0
+    capsys.readouterr()
+    # Python hands argv bytes that are not UTF-8 (here 0xff) to main() as lone surrogates
+    assert main(["--config", str(config), "ask", "--json", "Who commissioned the key \udcffreports?"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == "policybot: the question held bytes that are not UTF-8; each was replaced with \ufffd\n"
+    result = json.loads(captured.out)
+    assert result["question"] == "Who commissioned the key \ufffdreports?"
+    assert "President Obama" in result["answer"]
+
+
+@pytest.mark.slow
+def test_a_piped_repl_survives_a_line_of_invalid_utf8(answerer: Answerer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.repl import stream_reader
+
+    piped = io.BytesIO(b"What is PCAST\xff\xfe?\nWhat pillars do the AMP recommendations rest on?\n")
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(piped, encoding="utf-8"))  # stdin as a pipe gives it
+    out: list[str] = []
+    run_repl(answerer, stream_reader(), out.append)
+    transcript = "\n".join(out)
+    assert transcript.count("not UTF-8; each was replaced with \ufffd") == 1
+    assert "Council of Advisors" in transcript and "three pillars" in transcript
+
+
+def test_each_skipped_document_is_reported_once(knowledge_copy: Path, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    (knowledge_copy / "broken.md").write_bytes(b"\xff\xfe not text")
+    config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index")
+    fake = "import bot.wiring, tests.conftest as c; bot.wiring.load_embedder = lambda s: c.FakeEmbedder()"
+    for verbose in ([], ["-v"]):  # a real process: its stderr is what the user sees
+        argv = [*verbose, "--config", str(config), "index", "--full"]
+        command = f"{fake}; from bot.cli import main; raise SystemExit(main({argv!r}))"
+        run = subprocess.run(
+            [sys.executable, "-c", command], cwd=Path(__file__).parent.parent, capture_output=True, text=True
+        )
+        assert run.returncode == 0, run.stderr
+        assert run.stderr.count("broken.md: is not UTF-8 text") == 1

@@ -68,3 +68,30 @@ def test_a_secret_in_config_yaml_is_an_unknown_key(tmp_path: Path) -> None:
     path.write_text("env:\n  SLACK_BOT_TOKEN: xoxb-1\n")
     with pytest.raises(ConfigError, match="unknown key 'env'"):
         load_settings(path, env={})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("retrieval:\n  top_k: true\n", "retrieval.top_k must be a whole number from 1 to 100"),
+        ("answer:\n  abstain_below: true\n", "answer.abstain_below must be a number from 0.0 to 1.0"),
+        ("slack:\n  answer_thread_followups: 1\n", "slack.answer_thread_followups must be true or false"),
+        ('state:\n  url: ""\n', "state.url must be a non-empty text or null (database shared by replicas"),
+        ("answer:\n  abstain_below: 2001-13-45\n", "answer.abstain_below must be a number from 0.0 to 1.0"),
+        ("slack:\n  http_host: 256.1.1.1\n", "slack.http_host must be a host name or IP address"),
+    ],
+)
+def test_values_pydantic_would_convert_or_misname_are_refused_by_key(tmp_path: Path, text: str, expected: str) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(caught.value).startswith(f"{path}: {expected}")
+    assert "got " in str(caught.value) and "mapping" not in str(caught.value)
+
+
+def test_a_date_like_name_is_text_and_host_names_are_accepted(tmp_path: Path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text("model: 2001-13-45\nslack:\n  http_host: bot.example.com\n")
+    settings = load_settings(path)
+    assert (settings.model, settings.slack.http_host) == ("2001-13-45", "bot.example.com")

@@ -6,6 +6,7 @@ loads and the bot serves until stopped; HTTP mode's server is bot/slack/http_ser
 
 from __future__ import annotations
 
+import errno
 import logging
 import threading
 from collections.abc import Callable, Mapping
@@ -125,8 +126,9 @@ def _serve_http(
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
         server = make_http_server(app, host, port, signing_secret, once)
-    except OSError as exc:
-        raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change slack.http_port") from None
+    except OSError as exc:  # a port taken or privileged is the port's fault; anything else, the host's
+        key = "slack.http_port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "slack.http_host"
+        raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change {key}") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)
     thread.start()
     announce(

@@ -148,9 +148,7 @@ def _build(
     report = IndexReport(dry_run=dry_run)
     if not knowledge_dir.is_dir():
         raise IndexError_(f"knowledge folder {knowledge_dir} does not exist")
-    documents, report.problems = scan_knowledge(knowledge_dir, limits)
-    for problem in report.problems:
-        log.warning("skipped %s", problem)
+    documents, report.problems = scan_knowledge(knowledge_dir, limits)  # the caller reports them, once
     report.documents = len(documents)
     if not documents:  # nothing to answer from: replicas keep serving what they have
         on_published = None
@@ -293,8 +291,9 @@ def _previous_index(
             _check_unverified(previous)
     except IndexError_ as exc:
         if current_version_name(index_dir) and not report.rebuilt_because:
-            report.rebuilt_because = str(exc).rsplit("; ", 1)[0]  # without the advice: this run is the rebuild
-            log.warning("full rebuild: %s", report.rebuilt_because)
+            report.rebuilt_because = str(exc).rsplit("; ", 1)[
+                0
+            ]  # no advice: this run rebuilds; the CLI prints it once
         return None
     return previous
 

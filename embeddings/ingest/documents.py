@@ -60,10 +60,11 @@ def _title_from(body: str) -> str | None:
 
 
 def iter_document_paths(root: Path) -> Iterator[Path]:
-    """Files under `root` in a stable order, skipping hidden files and folders and sidecar metadata."""
+    """Entries under `root` in a stable order, skipping folders, hidden files and folders and sidecar
+    metadata; special files (FIFOs, sockets, devices) are yielded too, for the reader to report unread."""
     for path in sorted(root.rglob("*")):
         rel_parts = path.relative_to(root).parts
-        if any(part.startswith(".") for part in rel_parts) or not path.is_file() or is_sidecar(path):
+        if any(part.startswith(".") for part in rel_parts) or path.is_dir() or is_sidecar(path):
             continue
         yield path
 

@@ -79,3 +79,22 @@ def test_one_broken_file_does_not_stop_the_rest_from_being_read(tmp_path: Path) 
     docs, problems = scan_knowledge(tmp_path)
     assert [d.path for d in docs] == ["a.md", "c.txt"]
     assert [p.path for p in problems] == ["b.md"]
+
+
+def test_special_files_are_reported_unread_and_never_block(tmp_path: Path) -> None:
+    import os
+    import socket
+
+    write(tmp_path, "good.md", GOOD)
+    os.mkfifo(tmp_path / "pipe.md")  # opening it for reading would wait for a writer forever
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(str(tmp_path / "sock.txt"))
+    try:
+        documents, problems = scan_knowledge(tmp_path)
+    finally:
+        server.close()
+    assert [d.path for d in documents] == ["good.md"]
+    assert [str(p) for p in problems] == [
+        "pipe.md: is a FIFO (named pipe), not a document, and was not opened (move it out of the knowledge folder)",
+        "sock.txt: is a socket, not a document, and was not opened (move it out of the knowledge folder)",
+    ]

@@ -162,3 +162,54 @@ def test_bad_files_are_reported_and_everything_else_is_read(tmp_path: Path) -> N
     assert time.perf_counter() - started < 15
     assert [d.path for d in docs] == ["china/key-policies.pdf", GERMANY]
     assert sorted(p.path for p in problems) == sorted(f"bad/{n}" for n in [*BAD_FILES, "bomb.pdf", "huge.md"])
+
+
+NAV_ONLY = (
+    b"<!DOCTYPE html><html><head><title>Ministry of Industry</title></head><body><nav><ul>"
+    b'<li><a href="/">Home</a></li><li><a href="/about">About us</a></li><li><a href="/news">News</a></li>'
+    b'</ul></nav><main><p><a href="/">Home</a></p></main><footer>(c) 2024 Ministry</footer></body></html>'
+)
+NGINX_404 = (
+    b"<html>\n<head><title>404 Not Found</title></head>\n<body>\n"
+    b"<center><h1>404 Not Found</h1></center>\n<hr><center>nginx</center>\n</body>\n</html>\n"
+)
+PAGES_WITHOUT_TEXT = {
+    "menu.html": (NAV_ONLY, "has no main text, only short lines like navigation ('Home', 'About us', 'News')"),
+    "plan.pdf": (NGINX_404, "is named .pdf but is a web page that looks like an error page ('404 Not Found')"),
+    "moved.html": (
+        b"<html><head><title>Page not found | Ministry</title></head><body><main><h1>Page not found</h1>"
+        b"<p>Sorry, the page you are looking for does not exist or has been moved.</p></main></body></html>",
+        "looks like an error page ('Page not found | Ministry')",
+    ),
+    "denied.html": (
+        b"<html><head><title>Access Denied</title></head><body><h1>Access Denied</h1>You don't have permission"
+        b' to access "http://www.example.gov/plan.pdf" on this server.<p>Reference #18.2f3e</p></body></html>',
+        "looks like an error page ('Access Denied')",
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(PAGES_WITHOUT_TEXT))
+def test_pages_without_real_text_are_skipped_with_the_reason(tmp_path: Path, name: str) -> None:
+    data, reason = PAGES_WITHOUT_TEXT[name]
+    (tmp_path / name).write_bytes(data)
+    with pytest.raises(DocumentError) as caught:
+        read_document(tmp_path / name, tmp_path)
+    assert str(caught.value).startswith(f"{name}: {reason}")
+
+
+@pytest.mark.parametrize(
+    ("title", "text"),
+    [
+        ("Office hours", "The grants office is closed on Fridays."),
+        ("Access denied: how to appeal", "Write to the ministry within 30 days of the decision."),
+        ("Tariff rates", "| Country | Rate |\n|---|---|\n| Germany | 15% |"),
+    ],
+)
+def test_short_real_documents_are_kept(tmp_path: Path, title: str, text: str) -> None:
+    rows = "".join(f"<tr><td>{c}</td><td>{r}</td></tr>" for c, r in (("Country", "Rate"), ("Germany", "15%")))
+    body = f"<table>{rows}</table>" if text.startswith("|") else f"<p>{text}</p>"
+    page = tmp_path / "page.html"
+    page.write_text(f"<html><head><title>{title}</title></head><body><main><h1>{title}</h1>{body}</main></body></html>")
+    doc = read_document(page, tmp_path)
+    assert doc.title == title and ("Germany" in doc.body if text.startswith("|") else text in doc.body)

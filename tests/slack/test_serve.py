@@ -187,3 +187,12 @@ def test_a_new_index_is_picked_up_and_its_digest_posted_while_serving(
     finally:
         stop.set()
         fake_slack.disconnect_clients()
+
+
+def test_a_host_this_machine_does_not_have_is_blamed_on_slack_http_host(
+    fake_slack: FakeSlack, shipped_settings: Settings, answerer: Answerer, tmp_path: Path
+) -> None:
+    settings = _with_db(shipped_settings, tmp_path, http_host="192.0.2.1")  # TEST-NET-1: never an address here
+    env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_SIGNING_SECRET": "s3cret"}
+    with pytest.raises(SlackStartError, match=r"^cannot listen on 192\.0\.2\.1:3000 \(.+\): change slack\.http_host$"):
+        serve(settings, http=True, env=env, base_url=fake_slack.api_url, answerer_factory=lambda _: answerer)

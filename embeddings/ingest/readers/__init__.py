@@ -7,6 +7,8 @@ with its path and the reason.
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 from embeddings.errors import DocumentError
@@ -17,15 +19,34 @@ from embeddings.ingest.readers.sniff import HEAD_BYTES, sniff
 __all__ = ["Extracted", "Page", "ReadLimits", "extract", "is_sidecar", "read_sidecar", "sidecar_path"]
 
 
+_SPECIAL = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+)
+
+
+def _require_regular(mode: int, rel: str) -> None:
+    """Raise `DocumentError` unless `mode` is a regular file's, saying what it is instead."""
+    if stat.S_ISREG(mode):
+        return
+    what = next((name for test, name in _SPECIAL if test(mode)), "not a regular file")
+    raise DocumentError(rel, f"is {what}, not a document, and was not opened (move it out of the knowledge folder)")
+
+
 def extract(path: Path, rel: str, limits: ReadLimits) -> Extracted:
     """Read `path` (shown to the user as `rel`) with the reader its content calls for."""
     try:
+        _require_regular(path.stat().st_mode, rel)  # a FIFO or device is never opened
         size = path.stat().st_size
         if size > limits.max_bytes:
             raise DocumentError(
                 rel, f"is {size / MB:.0f} MB, over the {limits.max_bytes / MB:g} MB limit (ingest.max_file_mb)"
             )
-        with path.open("rb") as handle:
+        # O_NONBLOCK: a file swapped for a FIFO since the check cannot block indexing either
+        with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
+            _require_regular(os.fstat(handle.fileno()).st_mode, rel)
             raw = handle.read(limits.max_bytes + 1)
     except OSError as exc:
         raise DocumentError(rel, f"cannot be read ({exc.strerror or exc})") from exc

@@ -12,6 +12,7 @@ from lxml import etree
 
 from embeddings.errors import DocumentError
 from embeddings.ingest.readers.base import Extracted
+from embeddings.ingest.readers.real_text import no_real_text
 
 # Meta tags read, in order of preference (names lowercased; `property` or `name`).
 META_KEYS: dict[str, tuple[str, ...]] = {
@@ -51,6 +52,9 @@ def read_html(raw: bytes, rel: str) -> Extracted:
     )
     if not body or not body.strip():
         raise DocumentError(rel, "holds no main text (only navigation, or a page that needs JavaScript?)")
+    if reason := no_real_text(body, metadata.get("title")):
+        named = "is named .pdf but is a web page that " if rel.lower().endswith(".pdf") else ""
+        raise DocumentError(rel, named + reason)
     return Extracted("html", body, metadata)
 
 
