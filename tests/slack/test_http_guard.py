@@ -14,6 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from bot.slack.http_server import make_http_server
+from bot.slack.once import Once
+from bot.state.feedback import FeedbackStore
 from tests.slack.fakeslack import FakeSlack
 from tests.slack.fixtures import WsgiServers
 from tests.slack.hostile import EVENT, Raw, fuzzed_request, raw_post, sign
@@ -23,9 +25,9 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
-def url(make_app: MakeApp) -> Iterator[str]:
+def url(make_app: MakeApp, store: FeedbackStore) -> Iterator[str]:
     servers = WsgiServers()
-    server = make_http_server(make_app(), "127.0.0.1", 0, SECRET)
+    server = make_http_server(make_app(), "127.0.0.1", 0, SECRET, Once.kept_in(store.db))  # as `serve --http` does
     server.request_timeout = 0.5  # a stalled client is given up on quickly
     yield servers.start(server)
     servers.stop_all()
