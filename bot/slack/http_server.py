@@ -93,7 +93,7 @@ class GuardedSlackHandler:
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             return self.bolt(environ, start_response)
-        except Exception as exc:  # bolt parses the body before dispatching: not UTF-8, not JSON, not an object
+        except Exception as exc:  # bolt parses the body before dispatching: not JSON, or not an object
             log.warning("a signed Slack request could not be parsed (%s); answered 400", type(exc).__name__)
             return _reply(start_response, 400, "Bad Request")
 
