@@ -1,4 +1,5 @@
-"""A signed request captured and sent again after `serve --http` restarts is acknowledged, not answered again."""
+"""A signed request captured and sent again after `serve --http` restarts (even after a kill -9) is
+acknowledged, not answered again: the default state file remembers it."""
 
 from __future__ import annotations
 
@@ -13,8 +14,11 @@ import pytest
 from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.slack.serve import serve
+from tests.conftest import KNOWLEDGE
 from tests.slack.fakeslack import FakeSlack, dm_event, signed_post
 from tests.slack.replies import PILLARS, SECRET, posts_after_sentinel_http
+from tests.state import replica_processes
+from tests.state.replica_processes import Replica, replica_env
 
 pytestmark = pytest.mark.slow
 
@@ -54,3 +58,32 @@ def test_a_replay_after_a_restart_is_not_answered_again(
     finally:
         stop.set()
         thread.join(10)
+
+
+def test_a_replay_after_a_kill_9_is_not_answered_again(
+    fake_slack: FakeSlack, shipped_settings: Settings, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    config = tmp_path / "config.yaml"  # no state.url: one bot, its state in slack.feedback_db
+    config.write_text(
+        f"knowledge_dir: {KNOWLEDGE}\nindex_dir: {shipped_settings.index_dir}\nhistory_file: {tmp_path / 'hist'}\n"
+        f"slack:\n  http_port: {port}\n  feedback_db: {tmp_path / 'feedback.sqlite3'}\n"
+    )
+    bot = Replica("bot", config, replica_env(fake_slack)).start()
+    url, ts, secret = bot.url, int(time.time()), replica_processes.SECRET
+    raw = json.dumps(dm_event(PILLARS, channel="DREPLAY")).encode()
+    try:
+        assert signed_post(url, raw, secret, timestamp=ts)[0] == 200
+        fake_slack.wait_for_call("chat.postMessage", timeout=30)
+        bot.kill()
+        bot.start()
+        status, headers, _ = signed_post(url, raw, secret, timestamp=ts)
+        assert status == 200 and headers.get("x-slack-no-retry") == "1", bot.lines
+        assert signed_post(url, json.dumps(dm_event(PILLARS, channel="DNEXT")).encode(), secret)[0] == 200
+        posts = fake_slack.wait_for_call("chat.postMessage", count=2, timeout=30)
+        time.sleep(0.3)  # a second answer to DREPLAY, if any, would land by now
+        assert [c.body["channel"] for c in fake_slack.calls_to("chat.postMessage")] == ["DREPLAY", "DNEXT"], posts
+    finally:
+        bot.kill()
