@@ -3,10 +3,13 @@
 Bolt's own adapter reads whatever Content-Length says into memory and answers a body that is not
 JSON with a 500 and a stack trace. This guard, in front of it:
 
-- refuses a body over `max_body` bytes with 413 before reading it (and a bad length with 400);
-- refuses a bad or missing signature, or a timestamp over 5 minutes off, with 401;
+- refuses a body over `max_body` bytes with 413 before reading it, and a bad length, a body shorter
+  than its length (or not sent within the server's `request_timeout`) or one not UTF-8 with 400;
+- refuses a bad, missing or malformed signature or timestamp, or a timestamp over 5 minutes off, with 401;
 - acknowledges a replay (the same signed request again) with 200 and does nothing with it (bot/slack/once.py);
 - answers a signed body that bolt cannot parse with 400, logged in one line.
+
+Nothing a client sends gets a 500 or a traceback: an unauthenticated request is never logged above debug.
 
 `make_http_server` puts the guard in a threaded stdlib WSGI server.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 from collections.abc import Callable, Iterable
 from socketserver import ThreadingMixIn
 from typing import Any
@@ -30,6 +34,9 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 MAX_BODY_BYTES = 1024 * 1024  # Slack's payloads are a few KB; a modal submission at most some tens of KB
+REQUEST_TIMEOUT = 10  # seconds a client may take to send its request: a stalled one cannot hold a thread for ever
+TIMESTAMP = re.compile(r"[0-9]{1,12}")  # Unix seconds; int() alone takes "1_0" and "+1", and raises on 5,000 digits
+SIGNATURE = re.compile(r"v0=[0-9a-f]{64}")  # hex HMAC-SHA256; a non-ASCII one would make compare_digest raise
 
 StartResponse = Callable[..., Any]
 
@@ -65,20 +72,28 @@ class GuardedSlackHandler:
         if length > self.max_body:
             log.info("refused a %d-byte request (limit %d)", length, self.max_body)
             return _reply(start_response, 413, "Request body too large")  # HTTP/1.0: the connection then closes
-        body = environ["wsgi.input"].read(length)
+        try:
+            body = environ["wsgi.input"].read(length)
+        except OSError:  # the client stalled past the request timeout, or went away
+            body = b""
         if len(body) != length:
-            return _reply(start_response, 400, "Truncated body")
-        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP")
-        signature = environ.get("HTTP_X_SLACK_SIGNATURE")
-        if not self.verifier.is_valid(body, timestamp, signature):
+            return _reply(start_response, 400, "Body shorter than its Content-Length")
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            return _reply(start_response, 400, "Body is not UTF-8")
+        timestamp = environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP", "")
+        signature = environ.get("HTTP_X_SLACK_SIGNATURE", "")
+        well_formed = TIMESTAMP.fullmatch(timestamp) and SIGNATURE.fullmatch(signature)
+        if not (well_formed and self.verifier.is_valid(text, timestamp, signature)):
             return _reply(start_response, 401, "Invalid request")
-        if not self.once.signature(str(signature)):  # only verified signatures are remembered
+        if not self.once.signature(signature):  # only verified signatures are remembered
             log.info("ignored a replayed request (same signature)")
             return _reply(start_response, 200, "", no_retry=True)
         environ["wsgi.input"] = io.BytesIO(body)
         try:
             return self.bolt(environ, start_response)
-        except Exception as exc:  # bolt parses the body before dispatching: not UTF-8, not JSON, not an object
+        except Exception as exc:  # bolt parses the body before dispatching: not JSON, or not an object
             log.warning("a signed Slack request could not be parsed (%s); answered 400", type(exc).__name__)
             return _reply(start_response, 400, "Bad Request")
 
@@ -88,10 +103,15 @@ class ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
 
     daemon_threads = True
     request_queue_size = 128  # socketserver's default of 5 resets connections when Slack sends a burst
+    request_timeout: float = REQUEST_TIMEOUT  # seconds a client gets to send its request line, headers and body
 
 
 class _QuietHandler(WSGIRequestHandler):
-    timeout = 10  # seconds a client may take to send its request: a stalled one cannot hold a thread for ever
+    server: ThreadingWSGIServer
+
+    def setup(self) -> None:
+        super().setup()
+        self.connection.settimeout(self.server.request_timeout)  # for the request line, headers and body
 
     def log_message(self, format: str, *args: object) -> None:
         log.debug("%s - %s", self.address_string(), format % args)
@@ -103,7 +123,8 @@ def make_http_server(
     """An HTTP server for Slack's Events API, commands and interactivity, all at /slack/events.
 
     Requests pass `GuardedSlackHandler` first (size limit, signature, replay); `signing_secret`
-    defaults to the one the app was built with; `once` shares replayed signatures between replicas.
+    defaults to the one the app was built with; `once` remembers replayed signatures (in the state
+    database with `Once.kept_in`, so across restarts and replicas).
     """
     secret = signing_secret if signing_secret is not None else getattr(app, "_signing_secret", "")
     guarded = GuardedSlackHandler(app, secret, EVENTS_PATH, once=once)

@@ -10,8 +10,10 @@ HTTP request can be sent again by anyone who captured it. Each repeat is dropped
 - `Once.message`: the listeners answer a message only when they are the first to claim it;
 - `Once.signature`: bot/slack/http_server.py acknowledges a replayed signed request and drops it.
 
-Claims live in this process (`RecentKeys`) or, when replicas share the state database
-(`state.url`), in it (`SharedKeys`); both are in bot/state/claims.py.
+Signatures are claimed in the state database (`SharedKeys`), the default `slack.feedback_db` file
+included, so a replay is refused even after a restart; event claims live in this process
+(`RecentKeys`) or, when replicas share the state database (`state.url`), in it. Both are in
+bot/state/claims.py.
 """
 
 from __future__ import annotations
@@ -56,10 +58,12 @@ class Once:
 
     @classmethod
     def kept_in(cls, db: Database) -> Once:
-        """Claims in `db` when replicas share it (`state.url` set), else in this process's memory."""
+        """Signatures in `db`, so a replay is refused after a restart too; events there as well when
+        replicas share it (`state.url` set), else in this process's memory."""
+        signatures = SharedKeys(db, "signature", REPLAY_WINDOW, size=SIGNATURES_IN_MEMORY)
         if not db.shared:
-            return cls()
-        return cls(SharedKeys(db, "event", EVENT_CLAIM_SECONDS), SharedKeys(db, "signature", REPLAY_WINDOW))
+            return cls(signatures=signatures)
+        return cls(SharedKeys(db, "event", EVENT_CLAIM_SECONDS), signatures)
 
     def event(self, event_id: str) -> bool:
         """True for the first delivery of `event_id`, False for a retry or a duplicate."""

@@ -1,13 +1,14 @@
 """Claims: say yes once per key, so Slack's retries and duplicate deliveries are answered once.
 
 `RecentKeys` remembers keys in this process; `SharedKeys` keeps them in the state database, so an
-event delivered to two replicas is answered by one. What the Slack bot claims, and when, is in
-bot/slack/once.py.
+event delivered to two replicas is answered by one, and a signed request replayed after a restart
+is still refused. What the Slack bot claims, and when, is in bot/slack/once.py.
 """
 
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 import time
 from collections import OrderedDict
@@ -20,6 +21,8 @@ from bot.state.database import Database
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = 500  # claims between deletions of expired ones
+CLAIM_TIMEOUT = 1.0  # seconds a claim waits for the database: Slack gives up on an answer after 3
+RETRY_SECONDS = 5  # after a failed claim, claims stay in memory this long before the database is tried again
 
 
 class Claims(Protocol):
@@ -56,28 +59,41 @@ class RecentKeys:
 
 
 class SharedKeys:
-    """`RecentKeys` kept in the database: a key claimed by one replica is refused to every other until `ttl`.
+    """`RecentKeys` kept in the database: a key claimed once is refused (to every replica, and after
+    a restart) until `ttl`.
 
-    While the database is unreachable, claims fall back to this process's memory (logged), so
-    questions are still answered; a duplicate across replicas is possible only during the outage.
+    A claim waits at most `CLAIM_TIMEOUT` seconds for the database. When it fails (unreachable,
+    locked, broken), claims fall back to this process's memory for `RETRY_SECONDS`, logged, so
+    questions are still answered promptly; a repeat is let through only during such an outage.
     """
 
     def __init__(
-        self, db: Database, namespace: str, ttl: float = 3600.0, clock: Callable[[], float] = time.time
+        self,
+        db: Database,
+        namespace: str,
+        ttl: float = 3600.0,
+        clock: Callable[[], float] = time.time,
+        size: int = 10_000,
     ) -> None:
         self.db = db
         self.namespace = namespace
         self.ttl = ttl
         self._clock = clock
-        self._local = RecentKeys(ttl=ttl)
+        self._local = RecentKeys(ttl=ttl, size=size)
         self._count = 0
+        self._down_until = 0.0  # time.monotonic() before which the database is not tried again
+        self._lock = threading.Lock()
 
     def claim(self, key: str) -> bool:
-        """True for the first replica to claim `key` (it should handle the event), False for the rest."""
+        """True for the first claim of `key` (the caller should handle it), False for the rest."""
+        if time.monotonic() < self._down_until:
+            return self._local.claim(key)
         now = self._clock()
         self._count += 1
         try:
-            with self.db.transaction() as tx:
+            with self.db.transaction(busy_timeout=CLAIM_TIMEOUT) as tx:
+                if tx.dialect == "postgresql":
+                    tx.execute(f"SET LOCAL statement_timeout = {int(CLAIM_TIMEOUT * 1000)}")
                 won = (
                     tx.execute(
                         "INSERT INTO claims (key, expires) VALUES (?, ?) ON CONFLICT (key) "
@@ -86,9 +102,21 @@ class SharedKeys:
                     ).rowcount
                     == 1
                 )
-                if self._count % PURGE_EVERY == 0:
+                if self._count % PURGE_EVERY == 1:  # the first claim of each process, then every PURGE_EVERY
                     tx.execute("DELETE FROM claims WHERE expires < ?", (now,))
-        except StateUnavailable as exc:
-            log.warning("claiming in this process only: %s", exc)
+        except (StateUnavailable, sqlite3.Error) as exc:
+            with self._lock:  # claims in flight fail together: one line per outage
+                first = time.monotonic() >= self._down_until
+                self._down_until = time.monotonic() + RETRY_SECONDS
+            if first:
+                reason = (
+                    exc if isinstance(exc, StateUnavailable) else f"the state database {self.db.url.redacted()}: {exc}"
+                )
+                log.warning(
+                    "claiming %s keys in this process only for %d s (a repeat may get a second answer meanwhile): %s",
+                    self.namespace,
+                    RETRY_SECONDS,
+                    reason,
+                )
             return self._local.claim(key)
         return won

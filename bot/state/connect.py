@@ -1,9 +1,9 @@
 """Open the state database named by the settings, with its schema brought up to date.
 
 With the default (no `state.url`), one process runs: the `slack.feedback_db` SQLite file holds
-feedback and claims stay in memory. With `state.url` (or POLICYBOT_DATABASE_URL) set, replicas
-share one database. Every open migrates the schema here, once; the stores built on a database
-(`FeedbackStore`, `SharedKeys`) take it as opened.
+feedback and the replay cache of signed requests; event claims stay in memory. With `state.url`
+(or POLICYBOT_DATABASE_URL) set, replicas share one database. Every open migrates the schema
+here, once; the stores built on a database (`FeedbackStore`, `SharedKeys`) take it as opened.
 """
 
 from __future__ import annotations

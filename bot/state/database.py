@@ -119,22 +119,23 @@ class Database:
         return Path(self.url.target) if self.url.dialect == "sqlite" else None
 
     @contextmanager
-    def transaction(self) -> Iterator[Transaction]:
+    def transaction(self, busy_timeout: float = 10.0) -> Iterator[Transaction]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
-        A lost PostgreSQL connection raises StateUnavailable; SQLite errors pass through unchanged.
+        A lost PostgreSQL connection raises StateUnavailable; SQLite errors pass through unchanged
+        (a file another writer holds longer than `busy_timeout` seconds: "database is locked").
         """
         if self.url.dialect == "sqlite":
-            with self._sqlite() as tx:
+            with self._sqlite(busy_timeout) as tx:
                 yield tx
         else:
             with self._postgresql() as tx:
                 yield tx
 
     @contextmanager
-    def _sqlite(self) -> Iterator[Transaction]:
+    def _sqlite(self, busy_timeout: float) -> Iterator[Transaction]:
         assert self.path is not None
-        db = sqlite3.connect(self.path, timeout=10, isolation_level=None)
+        db = sqlite3.connect(self.path, timeout=busy_timeout, isolation_level=None)
         try:
             db.row_factory = _dict_row
             db.execute("BEGIN IMMEDIATE")
