@@ -291,9 +291,7 @@ def _previous_index(
             _check_unverified(previous)
     except IndexError_ as exc:
         if current_version_name(index_dir) and not report.rebuilt_because:
-            report.rebuilt_because = str(exc).rsplit("; ", 1)[
-                0
-            ]  # no advice: this run rebuilds; the CLI prints it once
+            report.rebuilt_because = str(exc).rsplit("; ", 1)[0]  # no advice: this run rebuilds; the CLI prints it once
         return None
     return previous
 
