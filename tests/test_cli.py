@@ -132,14 +132,20 @@ def test_index_then_ask_json_from_the_command_line(
         assert quote["text"] in result["sources"][quote["citation"] - 1]["section" if quote["heading"] else "text"]
 
 
-@pytest.mark.slow
-def test_run_builds_the_missing_index_and_starts_the_repl(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
+@pytest.fixture
+def run_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A config over the shipped knowledge with an empty index folder and no Slack tokens (so `run` starts the REPL)."""
     for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
         monkeypatch.delenv(name, raising=False)
     knowledge = Path(__file__).resolve().parent.parent / "knowledge"
-    config = write_config(tmp_path / "config.yaml", knowledge, tmp_path / "index")
+    return write_config(tmp_path / "config.yaml", knowledge, tmp_path / "index")
+
+
+@pytest.mark.slow
+def test_run_builds_the_missing_index_and_starts_the_repl(
+    run_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = run_config
     monkeypatch.setattr("sys.stdin", io.StringIO("What is PCAST?\n:quit\n"))
     assert main(["--config", str(config), "run"]) == 0
     captured = capsys.readouterr()
@@ -185,12 +191,9 @@ def test_repl_and_ask_print_the_same_answer(answerer: Answerer) -> None:
 
 @pytest.mark.slow
 def test_run_repairs_a_damaged_index_before_starting_the_repl(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    run_config: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    for name in ("SLACK_BOT_TOKEN", "SLACK_APP_TOKEN", "SLACK_SIGNING_SECRET"):
-        monkeypatch.delenv(name, raising=False)
-    knowledge = Path(__file__).resolve().parent.parent / "knowledge"
-    config = write_config(tmp_path / "config.yaml", knowledge, tmp_path / "index")
+    config = run_config
     assert main(["--config", str(config), "index"]) == 0
     current = tmp_path / "index" / "versions" / current_version_name(tmp_path / "index")
     with (current / "vectors.faiss").open("r+b") as vectors:
