@@ -207,10 +207,9 @@ def cmd_changes(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
-    from bot.answering.answerer import check_question
+    from bot.answering.answerer import check_question, decode_question
     from bot.errors import QuestionError
     from bot.render.terminal import render_text
-    from bot.repl import decode_question
     from bot.wiring import build_answerer
 
     question, notice = decode_question(args.question)

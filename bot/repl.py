@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import BinaryIO, TextIO
 
 from bot.answering.answer import Answer
-from bot.answering.answerer import Answerer
+from bot.answering.answerer import Answerer, decode_question
 from bot.errors import QuestionError
 from bot.render.terminal import render_sources, render_text
 
@@ -19,23 +19,6 @@ HELP = """Type a question and press Enter. Commands:
 
 ReadLine = Callable[[str], str]  # prompt -> line; raises EOFError at the end
 Write = Callable[[str], None]
-
-NOT_UTF8 = "the question held bytes that are not UTF-8; each was replaced with \ufffd"
-
-
-def decode_question(text: str) -> tuple[str, str | None]:
-    """(question, notice): bytes that were not UTF-8 (kept by Python as lone surrogates in argv and
-    in `stream_reader`'s lines) replaced with U+FFFD, and a one-line notice when there were any.
-
-    >>> decode_question("What is PCAST\\udcff?")
-    ('What is PCAST\ufffd?', 'the question held bytes that are not UTF-8; each was replaced with \ufffd')
-    """
-    try:
-        raw = text.encode("utf-8", "surrogateescape")  # undecodable bytes back as they came
-    except UnicodeEncodeError:  # other lone surrogates (e.g. a JSON "\ud800")
-        raw = text.encode("utf-8", "surrogatepass")
-    fixed = raw.decode("utf-8", "replace")
-    return fixed, (NOT_UTF8 if fixed != text else None)
 
 
 def run_repl(answerer: Answerer, read_line: ReadLine, write: Write) -> None:

@@ -33,7 +33,7 @@ class Answerer:
         `country` (or a "[Germany] ..." prefix on the question) limits the sources to documents
         about that country.
         """
-        prefixed, question = split_scope(question)
+        prefixed, question = split_scope(decode_question(question)[0])  # a Slack "\ud800" too
         question = check_question(question, self.settings.max_question_chars)
         index = self.retriever.index  # one version for the whole answer, even if a reload swaps it
         wanted = country or prefixed
@@ -70,6 +70,23 @@ class Answerer:
 def make_retriever(index: LoadedIndex, embedder: Embedder, settings: Settings) -> Retriever:
     """A retriever configured by the `retrieval:` settings."""
     return Retriever(index, embedder, settings.retrieval)
+
+
+NOT_UTF8 = "the question held bytes that are not UTF-8; each was replaced with \ufffd"
+
+
+def decode_question(text: str) -> tuple[str, str | None]:
+    """(question, notice): bytes that were not UTF-8 (kept by Python as lone surrogates in argv and
+    in `stream_reader`'s lines) replaced with U+FFFD, and a one-line notice when there were any.
+
+    >>> decode_question("What is PCAST\\udcff?")
+    ('What is PCAST\ufffd?', 'the question held bytes that are not UTF-8; each was replaced with \ufffd')
+    """
+    try:
+        fixed = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")  # the bytes as they came
+    except UnicodeEncodeError:  # other lone surrogates (e.g. a JSON "\ud800" from Slack): one U+FFFD each
+        fixed = "".join("\ufffd" if "\ud800" <= ch <= "\udfff" else ch for ch in text)
+    return fixed, (NOT_UTF8 if fixed != text else None)
 
 
 def check_question(question: str, max_chars: int) -> str:

@@ -54,3 +54,9 @@ def test_answers_record_the_index_version_they_came_from(answerer: Answerer) -> 
     answer = answerer.ask("What is PCAST?")
     assert answer.index_version == answerer.retriever.index.version
     assert len(answer.index_version) == 12
+
+
+def test_a_lone_surrogate_from_slack_json_is_replaced_and_the_question_answered(answerer: Answerer) -> None:
+    answer = answerer.ask("Who commissioned the key \ud800reports on advanced manufacturing?")  # JSON "\ud800"
+    assert answer.question == "Who commissioned the key \ufffdreports on advanced manufacturing?"
+    assert not answer.abstained and "President Obama" in answer.text
