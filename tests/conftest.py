@@ -101,3 +101,18 @@ def write_config(path: Path, knowledge: Path, index: Path, extra: str = "") -> P
     """A config.yaml pointing at the given folders."""
     path.write_text(f"knowledge_dir: {knowledge}\nindex_dir: {index}\nhistory_file: {path.parent / 'hist'}\n{extra}")
     return path
+
+
+US_DOC = Path("united-states") / "key-policies.md"
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    """Replace `old` (which must be there) with `new` in a knowledge file, as a curator would."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new), encoding="utf-8")
+
+
+def settings_for(base: Settings, knowledge: Path, index: Path) -> Settings:
+    """`base` pointed at another knowledge folder and index."""
+    return base.model_copy(update={"knowledge_dir": knowledge, "index_dir": index})

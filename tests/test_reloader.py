@@ -15,20 +15,9 @@ from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.index.build import build_index
 from embeddings.ingest.splitter import SplitterSettings
-from tests.conftest import FakeEmbedder
+from tests.conftest import US_DOC, FakeEmbedder, edit, settings_for
 
 SPLIT = SplitterSettings()
-US_DOC = Path("united-states") / "key-policies.md"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def settings_for(base: Settings, knowledge: Path, index: Path) -> Settings:
-    return base.model_copy(update={"knowledge_dir": knowledge, "index_dir": index})
 
 
 @pytest.mark.slow

@@ -16,20 +16,9 @@ from embeddings.index.loaded import load_index
 from embeddings.index.meta import FORMAT_VERSION
 from embeddings.index.versions import current_version_dir, current_version_name
 from embeddings.ingest.splitter import SplitterSettings
-from tests.conftest import EVAL_SET, FakeEmbedder
+from tests.conftest import EVAL_SET, US_DOC, FakeEmbedder, edit, settings_for
 
 SPLIT = SplitterSettings()
-US_DOC = Path("united-states") / "key-policies.md"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
-
-
-def settings_for(base: Settings, knowledge: Path, index: Path) -> Settings:
-    return base.model_copy(update={"knowledge_dir": knowledge, "index_dir": index})
 
 
 def test_unchanged_passages_are_not_reembedded(knowledge_copy: Path, tmp_path: Path) -> None:

@@ -14,16 +14,9 @@ from bot.cli import main
 from embeddings.index.build import build_index
 from embeddings.index.changes import format_changes, read_changes
 from embeddings.ingest.splitter import SplitterSettings
-from tests.conftest import ROOT, FakeEmbedder, write_config
+from tests.conftest import ROOT, US_DOC, FakeEmbedder, edit, write_config
 
 SPLIT = SplitterSettings()
-US_DOC = Path("united-states") / "key-policies.md"
-
-
-def edit(path: Path, old: str, new: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    assert old in text
-    path.write_text(text.replace(old, new), encoding="utf-8")
 
 
 def test_each_publication_records_a_change_digest(knowledge_copy: Path, tmp_path: Path) -> None:
