@@ -252,8 +252,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
         print("policybot: no evaluation set: set eval_set in config.yaml or pass --set FILE", file=sys.stderr)
         return 2
     cases = load_eval_set(path)
-    report = evaluate(build_answerer(settings), cases)
-    threshold = settings.answer.abstain_below
+    answerer = build_answerer(settings)
+    report = evaluate(answerer, cases)
+    threshold = answerer.scores.threshold
     if args.json:
         precision, recall, wrong, missed = report.abstention()
         figures = {
@@ -264,13 +265,13 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
             "abstention_recall": recall,
             "answerable_abstained": wrong,
             "unanswerable_answered": missed,
+            "answerability_auc": report.auc(),
             "threshold": threshold,
         }
         print(json.dumps(figures, indent=2))
     else:
-        sweep = [round(0.05 * i, 2) for i in range(1, 15)] if args.sweep else None
-        support = (settings.answer.support_below, settings.answer.min_term_coverage)
-        print(format_report(report, threshold, sweep, support))
+        sweep = [round(0.05 * i, 2) for i in range(1, 20)] if args.sweep else None
+        print(format_report(report, threshold, sweep))
     return 0
 
 

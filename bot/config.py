@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
 from embeddings.embedder import embedding_name
@@ -38,14 +38,28 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+_RETIRED_ANSWER_KEYS = (
+    "abstain_below",
+    "support_below",
+    "min_term_coverage",
+    "passage_margin",
+    "sentence_margin",
+    "term_weight",
+)
+
+
 class AnswerConfig(_Strict):
-    abstain_below: float = Field(0.25, ge=0.0, le=1.0, description="abstain when the best passage scores lower")
-    support_below: float = Field(
-        0.45, ge=0.0, le=1.0, description="below this dense score the question's key terms must also be found"
-    )
-    min_term_coverage: float = Field(
-        0.25, ge=0.0, le=1.0, description="share of the question's key terms (by rarity) the best passages must hold"
-    )
+    @model_validator(mode="before")
+    @classmethod
+    def _no_retired_keys(cls, data: Any) -> Any:
+        retired = [k for k in _RETIRED_ANSWER_KEYS if isinstance(data, dict) and k in data]
+        if retired:
+            raise ValueError(
+                f"{', '.join(retired)}: no longer used (the learned scores in bot/answering/scores.json replaced "
+                "these thresholds and weights; `policybot eval --sweep` shows their curve); remove them from the file"
+            )
+        return data
+
     max_sentences: int = Field(4, ge=1, le=20, description="most sentences quoted (lists may add items)")
     max_passages: int = Field(3, ge=1, le=10, description="most passages quoted from")
     passage_margin: float = Field(0.1, ge=0.0, le=1.0, description="quote passages this close to the best")
@@ -53,6 +67,9 @@ class AnswerConfig(_Strict):
     term_weight: float = Field(0.3, ge=0.0, le=5.0, description="bonus for sentences holding the question's key terms")
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="longer questions are refused")
     nearest_sources: int = Field(3, ge=1, le=10, description="sources shown when abstaining")
+    quote_ratio: float = Field(
+        0.5, gt=0.0, le=1.0, description="quote sentences at least this share of the best one's probability"
+    )
 
 
 class SlackConfig(_Strict):

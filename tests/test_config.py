@@ -17,7 +17,7 @@ def test_shipped_config_loads_with_paths_relative_to_it() -> None:
     assert settings.knowledge_dir == ROOT / "knowledge"
     assert settings.index_dir == ROOT / "index"
     assert settings.model == "all-MiniLM-L6-v2"
-    assert 0 < settings.answer.abstain_below < 1
+    assert 0 < settings.answer.quote_ratio <= 1
 
 
 @pytest.mark.parametrize(
@@ -27,7 +27,8 @@ def test_shipped_config_loads_with_paths_relative_to_it() -> None:
             "retrieval:\n  top_k: ten\n",
             "retrieval.top_k must be a whole number from 1 to 100 (passages retrieved per question), got 'ten'",
         ),
-        ("answer:\n  abstain_below: 1.5\n", "answer.abstain_below must be a number from 0.0 to 1.0"),
+        ("answer:\n  quote_ratio: 1.5\n", "answer.quote_ratio must be a number"),
+        ("answer:\n  abstain_below: 0.25\n", "abstain_below: no longer used (the learned scores"),
         ("retreival:\n  top_k: 3\n", "unknown key 'retreival'"),
         ("model: ''\n", "model must be a non-empty text"),
         ("- just\n- a list\n", "expected 'key: value' settings at the top level, got list"),
@@ -74,10 +75,10 @@ def test_a_secret_in_config_yaml_is_an_unknown_key(tmp_path: Path) -> None:
     ("text", "expected"),
     [
         ("retrieval:\n  top_k: true\n", "retrieval.top_k must be a whole number from 1 to 100"),
-        ("answer:\n  abstain_below: true\n", "answer.abstain_below must be a number from 0.0 to 1.0"),
+        ("answer:\n  quote_ratio: true\n", "answer.quote_ratio must be a number"),
         ("slack:\n  answer_thread_followups: 1\n", "slack.answer_thread_followups must be true or false"),
         ('state:\n  url: ""\n', "state.url must be a non-empty text or null (database shared by replicas"),
-        ("answer:\n  abstain_below: 2001-13-45\n", "answer.abstain_below must be a number from 0.0 to 1.0"),
+        ("answer:\n  quote_ratio: 2001-13-45\n", "answer.quote_ratio must be a number"),
         ("slack:\n  http_host: 256.1.1.1\n", "slack.http_host must be a host name or IP address"),
     ],
 )

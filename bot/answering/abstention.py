@@ -1,13 +1,14 @@
-"""Every reason to abstain: no passage close enough, too few of the question's key terms in the
-best passages, or a country, year or name the sources lack (the guards)."""
+"""The rules that make the bot abstain whatever the learned score says: a country, year or name
+the sources lack (the guards), or a figure or date asked for that no candidate sentence holds."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 
+from bot.answering.answer_types import AnswerType
 from bot.answering.countries import countries_named, country_name
-from bot.answering.quotes import candidates
+from bot.answering.features import SENTENCE_FEATURES, SentenceRows
 from bot.config import AnswerConfig
 from embeddings.index.loaded import LoadedIndex
 from embeddings.passage import Passage
@@ -16,35 +17,32 @@ from embeddings.retrieval import Hit
 _YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
-def abstention_reason(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> str:
-    """Why the knowledge base cannot answer, or "" when it can."""
-    threshold = settings.abstain_below
-    if not hits:
-        return "the index holds no passages"
-    best = max(h.score for h in hits)
-    if best < threshold:
-        return f"no passage is close enough: best match {best:.2f}, threshold {threshold:.2f}"
-    guard = guard_reason(question, hits, settings, index)  # the most specific reason first
-    if not guard and best < settings.support_below:
-        coverage = term_coverage(question, hits, settings, index)
-        if coverage < settings.min_term_coverage:
-            return f"its closest passages (best match {best:.2f}) hold few of the question's key terms"
-    return guard
+def abstention_reason(
+    question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex, rows: SentenceRows
+) -> str:
+    """The rule-based reasons to abstain, most specific first, or "": a country, year or name the
+    sources lack (the guards), or a figure or date asked for that no candidate sentence holds.
+    The learned answerability score (`scoring.py`) decides the rest."""
+    return guard_reason(question, hits, settings, index) or missing_kind(question, rows)
 
 
-def term_coverage(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> float:
-    """The largest share (weighted by rarity) of the question's key terms that one of the top
-    passages holds; the second abstention signal, beside the dense score."""
-    lexical = index.lexical
-    terms = lexical.terms(index.acronym_usage.expand(question))
-    total = sum(lexical.idf(t) for t in terms)
-    if not total:
-        return 0.0
-    shares = (
-        sum(lexical.idf(t) for t in terms & lexical.terms(h.passage.context_text())) / total
-        for h in hits[: settings.max_passages]
-    )
-    return max(shares, default=0.0)
+_KIND_WORDS = {
+    AnswerType.NUMBER: "a number",
+    AnswerType.MONEY: "an amount",
+    AnswerType.PERCENT: "a percentage",
+    AnswerType.DATE: "a date",
+    AnswerType.DURATION: "a duration",
+}
+
+
+def missing_kind(question: str, rows: SentenceRows) -> str:
+    """Why a question asking for a figure or a date cannot be answered: no candidate sentence
+    holds one ("How much did the plan allocate?" over passages without a sum of money)."""
+    if rows.kind not in _KIND_WORDS or not len(rows.rows):
+        return ""
+    if rows.rows[:, SENTENCE_FEATURES.index("type_match")].max() > 0:
+        return ""
+    return f"the sources do not give {_KIND_WORDS[rows.kind]} for this"
 
 
 def guard_reason(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> str:
@@ -55,7 +53,7 @@ def guard_reason(question: str, hits: list[Hit], settings: AnswerConfig, index: 
     country = unsupported_country(question, index.countries())
     if country:
         return f"it holds no documents about {country}"
-    year = unsupported_year(question, (h.passage for h in candidates(hits, settings)))
+    year = unsupported_year(question, (h.passage for h in hits[: settings.max_passages]))
     if year:
         return f"its closest passages say nothing about {year}"
     return ""

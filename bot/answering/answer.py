@@ -37,6 +37,7 @@ class Answer:
     abstained: bool
     reason: str = ""
     index_version: str = ""
+    answerability: float = 0.0  # the learned chance that the knowledge base answers the question
 
     @property
     def text(self) -> str:
@@ -60,6 +61,7 @@ class Answer:
             "abstained": self.abstained,
             "reason": self.reason,
             "index_version": self.index_version,
+            "answerability": round(self.answerability, 4),
             "quotes": [{"text": q.text, "citation": q.citation, "heading": q.heading} for q in self.quotes],
             "sources": [
                 {

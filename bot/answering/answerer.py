@@ -6,12 +6,17 @@ passage, so the bot never states anything its sources do not say.
 
 from __future__ import annotations
 
+import functools
+from dataclasses import dataclass
+
 import numpy as np
 
 from bot.answering.abstention import abstention_reason
 from bot.answering.answer import Answer, Citation
 from bot.answering.countries import match_country, split_scope, without_country_words
-from bot.answering.quotes import pick_quotes
+from bot.answering.features import question_row, sentence_rows
+from bot.answering.quotes import RankedSentences, pick_quotes
+from bot.answering.scoring import Scores, load_scores
 from bot.config import AnswerConfig, Settings
 from bot.errors import QuestionError
 from embeddings.embedder import Embedder
@@ -19,13 +24,34 @@ from embeddings.index.loaded import LoadedIndex
 from embeddings.retrieval import Hit, Retriever
 
 
+@dataclass(frozen=True)
+class Assessment:
+    """What the answerer found before deciding: each sentence's probability of answering, the rule
+    that makes it abstain (or ""), and the learned answerability of the question."""
+
+    hits: list[Hit]
+    probabilities: np.ndarray  # one per sentence of `hits`, in hit order then reading order
+    rule: str
+    answerability: float
+
+    def ranked(self) -> RankedSentences:
+        split = np.cumsum([len(h.passage.sentences) for h in self.hits])[:-1]
+        return RankedSentences(self.hits, np.split(self.probabilities, split))
+
+
 class Answerer:
     """Answers questions from a retriever's index; one instance serves Slack, the REPL and the CLI."""
 
-    def __init__(self, retriever: Retriever, settings: AnswerConfig, top_k: int) -> None:
+    def __init__(self, retriever: Retriever, settings: AnswerConfig, top_k: int, scores: Scores | None = None) -> None:
         self.retriever = retriever
         self.settings = settings
         self.top_k = top_k
+        self._scores = scores
+
+    @functools.cached_property
+    def scores(self) -> Scores:
+        """The learned scores: those given, else the fitted ones shipped in the package."""
+        return self._scores or load_scores()
 
     def ask(self, question: str, k: int | None = None, country: str | None = None) -> Answer:
         """Answer `question` with verbatim quotes and citations, or abstain with the nearest sources.
@@ -41,27 +67,53 @@ class Answerer:
         query, hits = self.retrieve(question, k, index, scope)  # unscoped when the country is unknown
         version = index.version
         if wanted and scope is None:
-            reason = f"it holds no documents about {wanted}"
-        else:
-            reason = abstention_reason(question, hits, self.settings, index)
+            return self._abstain(question, hits, f"it holds no documents about {wanted}", version)
+        if not hits:
+            return self._abstain(question, hits, "the index holds no passages", version)
+        assessed = self.assess(question, query, hits, index)
+        reason = assessed.rule
+        if not reason and assessed.answerability < self.scores.threshold:
+            reason = (
+                f"its closest passages do not seem to answer it (answerability {assessed.answerability:.2f}, "
+                f"threshold {self.scores.threshold:.2f})"
+            )
         if reason:
-            nearest = hits[: self.settings.nearest_sources]
-            sources = tuple(Citation(i, h.passage, h.score) for i, h in enumerate(nearest, start=1))
-            return Answer(question, (), sources, abstained=True, reason=reason, index_version=version)
-        quotes, citations = pick_quotes(question, query, hits, self.settings, index)
-        return Answer(question, quotes, citations, abstained=False, index_version=version)
+            return self._abstain(question, hits, reason, version, assessed.answerability)
+        quotes, citations = pick_quotes(question, assessed.ranked(), self.settings, index)
+        return Answer(question, quotes, citations, False, index_version=version, answerability=assessed.answerability)
+
+    def assess(self, question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex) -> Assessment:
+        """Score every sentence of `hits` and the question's answerability; apply the rules."""
+        rows = sentence_rows(question, query, hits, index)
+        probabilities = self.scores.sentence.probability(rows.rows)
+        rule = abstention_reason(question, hits, self.settings, index, rows)
+        row = question_row(question, rows, probabilities, hits, index, bool(rule))
+        return Assessment(hits, probabilities, rule, float(self.scores.question.probability(row[None])[0]))
+
+    def _abstain(self, question: str, hits: list[Hit], reason: str, version: str, answerability: float = 0.0) -> Answer:
+        nearest = hits[: self.settings.nearest_sources]
+        sources = tuple(Citation(i, h.passage, h.score) for i, h in enumerate(nearest, start=1))
+        return Answer(
+            question, (), sources, abstained=True, reason=reason, index_version=version, answerability=answerability
+        )
 
     def retrieve(
-        self, question: str, k: int | None = None, index: LoadedIndex | None = None, country: str | None = None
+        self,
+        question: str,
+        k: int | None = None,
+        index: LoadedIndex | None = None,
+        country: str | None = None,
+        query: np.ndarray | None = None,
     ) -> tuple[np.ndarray, list[Hit]]:
         """The question's embedding and its best passages (of one country's documents, if given);
         acronyms defined in the documents are searched by keyword in both forms (the question's
         embedding is of the question as asked: embedding both forms lowered SciFact's nDCG@10),
         and when the documents carry country metadata, country words are left out of the keyword
-        search (countries are then matched by metadata and by the guards, not as keywords)."""
+        search (countries are then matched by metadata and by the guards, not as keywords).
+        `query` is the question's embedding when the caller has it (a batch embeds all at once)."""
         index = index or self.retriever.index
         search_text = index.acronym_usage.expand(question)
-        query = self.retriever.embed_query(question)
+        query = self.retriever.embed_query(question) if query is None else query
         depth = max(k or self.top_k, self.settings.max_passages)
         keywords = without_country_words(search_text) if index.countries() else search_text
         return query, self.retriever.search(keywords, query, depth, index, country)

@@ -7,7 +7,6 @@ from pathlib import Path
 
 import yaml
 
-from bot.answering.abstention import guard_reason, term_coverage
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from embeddings.errors import PolicyBotError
@@ -35,8 +34,8 @@ class CaseResult:
     answer: Answer
     retrieved: list[str]  # passage texts, best first
     best_score: float
-    coverage: float  # share of the question's key terms found in the best passages
-    guard: str  # country/year/name reason to abstain, which does not depend on thresholds
+    answerability: float  # the learned score the abstention threshold applies to
+    rule: str  # a guard's or a missing figure's reason to abstain, which no threshold changes
 
     @property
     def hit(self) -> bool:
@@ -82,18 +81,15 @@ class EvalReport:
         ranks = [r.rank() for r in self.answerable]
         return _ratio(sum(1 / rank for rank in ranks if rank), len(self.answerable))
 
-    def abstention(
-        self, threshold: float | None = None, support: tuple[float, float] | None = None, guards: bool = True
-    ) -> tuple[float, float, int, int]:
+    def abstention(self, threshold: float | None = None, rules: bool = True) -> tuple[float, float, int, int]:
         """(precision, recall, answerable questions abstained, unanswerable answered), as the bot
-        decided, or re-decided for another dense `threshold`, (support_below, min_term_coverage)
-        and with or without the country/year/name guards."""
+        decided, or re-decided for another answerability `threshold`, with or without the rules
+        (country/year/name guards, a figure or date no sentence holds)."""
 
         def abstains(r: CaseResult) -> bool:
             if threshold is None:
                 return r.answer.abstained
-            weak = support is not None and r.best_score < support[0] and r.coverage < support[1]
-            return r.best_score < threshold or weak or (guards and bool(r.guard))
+            return r.answerability < threshold or (rules and bool(r.rule))
 
         right = sum(abstains(r) for r in self.unanswerable)
         wrong = sum(abstains(r) for r in self.answerable)
@@ -103,6 +99,14 @@ class EvalReport:
             wrong,
             len(self.unanswerable) - right,
         )
+
+    def auc(self) -> float:
+        """ROC AUC of the answerability score: the chance an answerable question scores above an
+        unanswerable one (ties count half)."""
+        pos = [r.answerability for r in self.answerable]
+        neg = [r.answerability for r in self.unanswerable]
+        wins = sum((p > n) + 0.5 * (p == n) for p in pos for n in neg)
+        return _ratio(wins, len(pos) * len(neg), empty=float("nan"))
 
 
 def _ratio(num: float, den: float, empty: float = 0.0) -> float:
@@ -138,26 +142,24 @@ def load_eval_set(path: Path) -> list[EvalCase]:
 def evaluate(answerer: Answerer, cases: list[EvalCase], depth: int = 10) -> EvalReport:
     """Ask every question; keep what is needed for the figures and the threshold sweep."""
     report = EvalReport()
-    settings = answerer.settings
     for case in cases:
         index = answerer.retriever.index
-        _, hits = answerer.retrieve(case.question, depth, index)
+        query, hits = answerer.retrieve(case.question, depth, index)
+        assessed = answerer.assess(case.question, query, hits[: answerer.top_k], index) if hits else None
         report.results.append(
             CaseResult(
                 case=case,
                 answer=answerer.ask(case.question),
                 retrieved=[h.passage.text for h in hits],
                 best_score=max((h.score for h in hits), default=0.0),
-                coverage=term_coverage(case.question, hits, settings, index) if hits else 0.0,
-                guard=guard_reason(case.question, hits, settings, index) if hits else "no passages",
+                answerability=assessed.answerability if assessed else 0.0,
+                rule=assessed.rule if assessed else "no passages",
             )
         )
     return report
 
 
-def format_report(
-    report: EvalReport, threshold: float, sweep: list[float] | None = None, support: tuple[float, float] | None = None
-) -> str:
+def format_report(report: EvalReport, threshold: float, sweep: list[float] | None = None) -> str:
     """The figures as a short text table, then the questions that went wrong."""
     precision, recall, wrong, missed = report.abstention()
     lines = [
@@ -166,23 +168,19 @@ def format_report(
         f"quoted     {report.answer_hit():.3f}   (the quoted sentences hold it)",
         f"recall@5   {report.recall_at(5):.3f}",
         f"MRR@10     {report.mrr():.3f}",
-        f"abstention precision {precision:.3f}  recall {recall:.3f}  (threshold {threshold:.2f})",
+        f"abstention precision {precision:.3f}  recall {recall:.3f}  (answerability threshold {threshold:.2f})",
+        f"answerability ROC AUC {report.auc():.3f}",
         f"answerable questions that abstained: {wrong}; unanswerable questions answered: {missed}",
     ]
     if sweep:
-        lines += ["", "threshold sweep (abstain when best dense score < t, or a country/year/name guard fires):"]
-        lines.append("     t  precision  recall  answerable-abstained  unanswerable-answered")
-        for t in sweep:
-            p, rec, w, m = report.abstention(t, support)
-            mark = "  <- config" if abs(t - threshold) < 1e-9 else ""
-            lines.append(f"  {t:4.2f}  {p:9.3f}  {rec:6.3f}  {w:20d}  {m:21d}{mark}")
-    if sweep and support is not None:
-        lines += ["", f"second signal, guards off (dense < t, or dense < {support[0]:.2f} and key-term coverage < c):"]
-        lines.append("     c  precision  recall  answerable-abstained  unanswerable-answered")
-        for c in (0.0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4):
-            p, rec, w, m = report.abstention(threshold, (support[0], c), guards=False)
-            mark = "  <- config" if abs(c - support[1]) < 1e-9 else ""
-            lines.append(f"  {c:4.2f}  {p:9.3f}  {rec:6.3f}  {w:20d}  {m:21d}{mark}")
+        for rules in (True, False):
+            what = "or a guard / missing-figure rule fires" if rules else "rules off: the learned score alone"
+            lines += ["", f"threshold sweep (abstain when answerability < t, {what}):"]
+            lines.append("     t  precision  recall  answerable-abstained  unanswerable-answered")
+            for t in sweep:
+                p, rec, w, m = report.abstention(t, rules)
+                mark = "  <- shipped" if abs(t - threshold) < 0.025 and rules else ""
+                lines.append(f"  {t:4.2f}  {p:9.3f}  {rec:6.3f}  {w:20d}  {m:21d}{mark}")
     problems = [r for r in report.answerable if not (r.hit and r.quoted)] + [
         r for r in report.unanswerable if not r.answer.abstained
     ]
@@ -192,5 +190,7 @@ def format_report(
             what = "abstained" if r.answer.abstained else "answered" if not r.case.answerable else "missed"
             if r.case.answerable and r.hit and not r.quoted:
                 what = "not quoted"
-            lines.append(f"  [{what}] {r.case.question}  (best {r.best_score:.2f})")
+            lines.append(
+                f"  [{what}] {r.case.question}  (best {r.best_score:.2f}, answerability {r.answerability:.2f})"
+            )
     return "\n".join(lines)

@@ -37,12 +37,13 @@ class _Group:
 
 
 def pick_quotes(
-    question: str, query: np.ndarray, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex
+    question: str, ranked: RankedSentences, settings: AnswerConfig, index: LoadedIndex
 ) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
-    """The sentences to quote, in reading order, and the passages they cite, numbered by relevance."""
+    """The sentences to quote and the passages they cite, numbered by relevance: the passage of
+    the best sentence first, and its best sentence first within it."""
     citations: list[Citation] = []
     quotes: list[Quote] = []
-    for group in _select(question, query, candidates(hits, settings), settings, index):
+    for group in _select(question, ranked, settings, index):
         number = len(citations) + 1
         citations.append(Citation(number, group.passage, group.score))
         if group.context:
@@ -55,46 +56,54 @@ def pick_quotes(
     return tuple(quotes), tuple(citations)
 
 
-def candidates(hits: list[Hit], settings: AnswerConfig) -> list[Hit]:
-    """The top hit, and the next few when their dense score is nearly as good (whatever the fusion)."""
-    floor = hits[0].score - settings.passage_margin
-    return [hits[0]] + [h for h in hits[1 : settings.max_passages] if h.score >= floor]
+@dataclass(frozen=True)
+class RankedSentences:
+    """The retrieved passages with the learned probability that each of their sentences answers."""
+
+    hits: list[Hit]
+    probabilities: list[np.ndarray]  # per hit, one per sentence, in reading order
+
+    def best(self) -> float:
+        return max((float(p.max()) for p in self.probabilities if len(p)), default=0.0)
 
 
-def _select(
-    question: str, query: np.ndarray, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex
-) -> list[_Group]:
-    """Pick the best sentences; expand a list when the question asks for all of it, or when a
-    quote ends with the sentence introducing it ("... funded from three sources:")."""
+def _select(question: str, ranked: RankedSentences, settings: AnswerConfig, index: LoadedIndex) -> list[_Group]:
+    """The best sentence first, then those at least `quote_ratio` of its probability (from at
+    most `max_passages` passages, best first); a whole list when the question asks for all of it,
+    or when a quote ends with the sentence introducing it ("... funded from three sources:")."""
     wants_list = bool(_LIST_CUES.search(question))
     key_terms = index.lexical.terms(question)
-    scored = [(hit, _sentence_scores(index, hit.passage, query, key_terms, settings)) for hit in hits]
-    best = max(float(s.max()) for _, s in scored)
+    floor = ranked.best() * settings.quote_ratio
+    order = sorted(
+        (i for i, p in enumerate(ranked.probabilities) if len(p)), key=lambda i: -float(ranked.probabilities[i].max())
+    )
     groups: list[_Group] = []
     as_context: dict[int, set[Span]] = {}  # sentences already quoted as a referent
     expanded: set[str] = set()
     budget = settings.max_sentences
-    for rank, (hit, scores) in enumerate(scored):
+    for i in order[: settings.max_passages]:
+        hit, scores = ranked.hits[i], ranked.probabilities[i]
         passage = hit.passage
+        if budget <= 0 or (groups and float(scores.max()) < floor):
+            break
         if passage.list_id in expanded:
             continue  # quoted already, with its whole list
         if wants_list and passage.list_id and passage.list_id in index.lists:
             expanded.add(passage.list_id)
             groups.extend(_list_groups(index.lists[passage.list_id], hit.score))
             continue
-        chosen = [i for i in np.argsort(-scores) if scores[i] >= best - settings.sentence_margin]
-        if rank == 0 and not chosen:
-            chosen = [int(np.argmax(scores))]
-        chosen = sorted(chosen[: max(budget, 1 if rank == 0 else 0)])
+        top = int(np.argmax(scores))  # quoted first: later sentences follow it, earlier ones do not
+        chosen = [top] + [int(j) for j in np.argsort(-scores) if j > top and scores[j] >= floor]
+        chosen = sorted(chosen[: max(budget, 1)])
         keep = _sentences_kept(index, passage, chosen, key_terms)
-        keep = [i for i in keep if passage.sentences[i] not in as_context.get(passage.id, ())]
+        keep = [j for j in keep if passage.sentences[j] not in as_context.get(passage.id, ())]
         last = len(passage.sentences) - 1
         if groups and keep and keep[-1] == last and _is_lead_in(index, passage):
             keep.pop()  # a supporting passage adds sentences, not a lead-in with its list or outline
         if not keep:
             continue
         budget -= len(keep)
-        group = _Group(passage, hit.score, [passage.sentences[i] for i in keep])
+        group = _Group(passage, hit.score, [passage.sentences[j] for j in keep])
         if keep[0] == 0 and _LEANS_BACK.match(passage.sentence_texts()[0]):
             group.context = _referent(index, passage, hit.score, {g.passage.id for g in groups})
             if group.context:
@@ -126,24 +135,6 @@ def _own_terms(index: LoadedIndex, passage: Passage, key_terms: frozenset[str]) 
     """The question's key terms that the passage's headings do not hold (those every sentence
     under the heading shares)."""
     return key_terms - index.lexical.terms(" ".join((passage.title, *passage.section)))
-
-
-def _sentence_scores(
-    index: LoadedIndex, passage: Passage, query: np.ndarray, key_terms: frozenset[str], settings: AnswerConfig
-) -> np.ndarray:
-    """Cosine of each sentence to the question, plus a bonus for holding the question's key terms
-    (weighted by rarity, so 'industrial' counts for more than 'policy').
-
-    Terms of the passage's headings are left out: every sentence under a heading shares them.
-    """
-    scores = index.sentence_vectors[passage.id] @ query
-    lexical = index.lexical
-    terms = _own_terms(index, passage, key_terms)
-    if not terms or settings.term_weight == 0:
-        return scores
-    total = sum(lexical.idf(t) for t in terms)
-    overlap = [sum(lexical.idf(t) for t in terms & lexical.terms(s)) / total for s in passage.sentence_texts()]
-    return scores + settings.term_weight * np.asarray(overlap, dtype=np.float32)
 
 
 def _with_neighbours(sentences: list[str], keep: list[int]) -> list[int]:

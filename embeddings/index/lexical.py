@@ -29,6 +29,7 @@ class LexicalIndex:
         self._df: Counter[str] = Counter()
         # sentences and headings are tokenized again at every question: remember them
         self.terms = functools.lru_cache(maxsize=16384)(self._terms)  # type: ignore[method-assign]
+        self.tokens = functools.lru_cache(maxsize=16384)(self._tokens)  # type: ignore[method-assign]
         for text in texts:
             self._df.update(self._terms(text))
         if texts:
@@ -44,6 +45,20 @@ class LexicalIndex:
             [text], stopwords=STOPWORDS, stemmer=self._stemmer, return_ids=False, show_progress=False
         )
         return frozenset(tokens[0])
+
+    def tokens(self, text: str) -> tuple[str, ...]:
+        """Stemmed key terms in reading order (stopwords removed), for matching phrases."""
+        return self._tokens(text)
+
+    def _tokens(self, text: str) -> tuple[str, ...]:
+        words = bm25s.tokenize(
+            [text], stopwords=STOPWORDS, stemmer=self._stemmer, return_ids=False, show_progress=False
+        )
+        return tuple(words[0])
+
+    def known(self, term: str) -> bool:
+        """Whether some passage holds the (stemmed) term."""
+        return term in self._df
 
     def idf(self, term: str) -> float:
         """How rare a term is in the corpus (BM25's idf); unseen terms count as rarest."""

@@ -1,4 +1,5 @@
-"""Abstaining: off-topic questions, near misses (a country, year or name the sources lack), few key terms."""
+"""Abstaining: off-topic questions, near misses (a country, year or name the sources lack), figures
+the sources do not give, and the learned answerability score."""
 
 from __future__ import annotations
 
@@ -35,15 +36,29 @@ def test_near_misses_abstain_and_say_why(answerer: Answerer, question: str, reas
 
 
 @pytest.mark.slow
-def test_key_term_coverage_catches_near_misses_the_dense_score_lets_through(
+def test_the_learned_score_alone_refuses_off_topic_questions_and_answers_the_answerable_ones(
     eval_report: EvalReport, answerer: Answerer
 ) -> None:
-    settings = answerer.settings
-    threshold, support = settings.abstain_below, (settings.support_below, settings.min_term_coverage)
-    _, dense_recall, _, _ = eval_report.abstention(threshold, None, guards=False)
-    _, both_recall, wrongly_abstained, _ = eval_report.abstention(threshold, support, guards=False)
-    assert both_recall > dense_recall
-    assert wrongly_abstained == 0
+    threshold = answerer.scores.threshold
+    off_topic = [r for r in eval_report.unanswerable if r.case.kind == "off-topic"]
+    assert off_topic and all(r.answerability < threshold for r in off_topic)
+    assert [r.case.question for r in eval_report.answerable if r.answerability < threshold] == []
+    assert eval_report.auc() > 0.9
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much money did the 2012 plan allocate to advanced manufacturing?",
+        "What percentage of US GDP does manufacturing account for?",
+    ],
+)
+def test_a_figure_no_candidate_sentence_holds_is_not_made_up(answerer: Answerer, question: str) -> None:
+    answer = answerer.ask(question)
+    assert answer.abstained
+    assert "do not give" in answer.reason or "do not seem to answer" in answer.reason
+    assert answer.citations  # the nearest sources are still shown
 
 
 def test_a_name_no_document_mentions_is_reported_whole() -> None:
