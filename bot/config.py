@@ -53,6 +53,9 @@ class AnswerConfig(_Strict):
     term_weight: float = Field(0.3, ge=0.0, le=5.0, description="bonus for sentences holding the question's key terms")
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="longer questions are refused")
     nearest_sources: int = Field(3, ge=1, le=10, description="sources shown when abstaining")
+    guard_passages: int = Field(
+        5, ge=1, le=100, description="top passages whose text must mention the question's countries, years and names"
+    )
 
 
 class SlackConfig(_Strict):
