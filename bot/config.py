@@ -1,7 +1,7 @@
 """config.yaml, loaded once into one typed settings object.
 
 A bad value fails at start with the file, the key, the value and what was expected:
-`config.yaml: answer.abstain_below must be a number between 0 and 1, got 'high'`.
+`config.yaml: answer.quote_ratio must be a number greater than 0 and at most 1, got 'high'`.
 The search side's sections (splitter, retrieval, ingest, vector_index, vector_store) are the
 settings models of the components in `embeddings/`, defined beside the code they configure.
 """
@@ -69,6 +69,9 @@ class AnswerConfig(_Strict):
     nearest_sources: int = Field(3, ge=1, le=10, description="sources shown when abstaining")
     quote_ratio: float = Field(
         0.5, gt=0.0, le=1.0, description="quote sentences at least this share of the best one's probability"
+    )
+    guard_passages: int = Field(
+        5, ge=1, le=100, description="top passages whose text must mention the question's countries, years and names"
     )
 
 

@@ -4,17 +4,16 @@ the sources lack (the guards), or a figure or date asked for that no candidate s
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from dataclasses import dataclass
 
 from bot.answering.answer_types import AnswerType
 from bot.answering.countries import countries_named, country_name
 from bot.answering.features import SENTENCE_FEATURES, SentenceRows
+from bot.answering.mentions import YEAR, Mentions, in_vocabulary
 from bot.config import AnswerConfig
 from embeddings.index.loaded import LoadedIndex
 from embeddings.passage import Passage
 from embeddings.retrieval import Hit
-
-_YEAR = re.compile(r"\b(1[89]\d\d|20\d\d)\b")
 
 
 def abstention_reason(
@@ -45,39 +44,66 @@ def missing_kind(question: str, rows: SentenceRows) -> str:
     return f"the sources do not give {_KIND_WORDS[rows.kind]} for this"
 
 
+@dataclass(frozen=True)
+class GuardFindings:
+    """What the question names that the passages it retrieved never mention, in any form: the
+    evidence of the country, year and name guards (and features for a learned abstention model)."""
+
+    names: tuple[str, ...] = ()  # proper names and acronyms no top passage mentions
+    countries: tuple[str, ...] = ()  # countries named by the question that no top passage mentions
+    countries_named: int = 0  # how many countries the question names
+    years: tuple[str, ...] = ()  # years named by the question that no top passage mentions
+    years_named: int = 0  # how many years the question names
+    nowhere: frozenset[str] = frozenset()  # those of the above that no document mentions at all
+
+
+def guard_findings(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> GuardFindings:
+    """Which names, countries and years of the question the top `guard_passages` hits never mention
+    (in their title, headings, text, or the country their document is about)."""
+    texts = [_passage_text(h.passage) for h in hits[: settings.guard_passages]]
+    acronyms = {short: long for short, (long, _, _) in index.acronym_usage.table.items()}
+    found = Mentions(texts, acronyms)
+    names = tuple(n for n in proper_names(question) if not found.mentions(n))
+    countries = sorted(country_name(code) for code in countries_named(question))
+    years = list(dict.fromkeys(YEAR.findall(question)))
+    silent_countries = tuple(c for c in countries if not found.mentions(c))
+    silent_years = tuple(y for y in years if not found.mentions(y))
+    return GuardFindings(
+        names=names,
+        countries=silent_countries,
+        countries_named=len(countries),
+        years=silent_years,
+        years_named=len(years),
+        nowhere=frozenset(
+            t for t in (*names, *silent_countries, *silent_years) if not in_vocabulary(t, index.vocabulary)
+        ),
+    )
+
+
 def guard_reason(question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex) -> str:
-    """Abstain when the question names a country, year or name the sources lack."""
-    names = unknown_names(question, index.vocabulary)
-    if names:
-        return f"no document mentions {', '.join(names)}"
-    country = unsupported_country(question, index.countries())
-    if country:
-        return f"it holds no documents about {country}"
-    year = unsupported_year(question, (h.passage for h in hits[: settings.max_passages]))
-    if year:
-        return f"its closest passages say nothing about {year}"
-    return ""
+    """Abstain when the question names a country, year or name that none of the top passages mention."""
+    return findings_reason(guard_findings(question, hits, settings, index))
 
 
-def unsupported_country(question: str, known_countries: Iterable[str]) -> str | None:
-    """The country the question asks about when the knowledge base has nothing on it."""
-    asked = countries_named(question)
-    if not asked:
-        return None
-    known = set().union(*(countries_named(c) for c in known_countries)) if known_countries else set()
-    if asked & known:
-        return None
-    return ", ".join(sorted(country_name(code) for code in asked))
+def findings_reason(findings: GuardFindings) -> str:
+    """The reason to abstain the guards' findings give, or "": a name that no top passage mentions,
+    else countries or years when the question names none that they mention."""
+    if findings.names:
+        terms, silent = findings.names, "never mention"
+    elif findings.countries and len(findings.countries) == findings.countries_named:
+        terms, silent = findings.countries, "say nothing about"
+    elif findings.years and len(findings.years) == findings.years_named:
+        terms, silent = findings.years, "say nothing about"
+    else:
+        return ""
+    if findings.nowhere.issuperset(terms):
+        return f"no document mentions {', '.join(terms)}"
+    return f"its closest passages {silent} {', '.join(terms)}"
 
 
-def unsupported_year(question: str, passages: Iterable[Passage]) -> str | None:
-    """A year the question names that none of the candidate passages mention."""
-    years = _YEAR.findall(question)
-    if not years:
-        return None
-    haystack = " ".join(" ".join((p.title, *p.section, p.text)) for p in passages)
-    missing = [year for year in years if year not in haystack]
-    return ", ".join(missing) if len(missing) == len(years) else None
+def _passage_text(passage: Passage) -> str:
+    country = passage.metadata.get("country")  # metadata can show a passage is about a country, never that it is not
+    return "\n".join((passage.title, *passage.section, passage.text, *([str(country)] if country else [])))
 
 
 _NAME = re.compile(r"(?<![\w'’])([A-Z][A-Za-z0-9&-]*)")
@@ -126,38 +152,30 @@ _NOT_NAMES = frozenset(
 )
 
 
-def unknown_names(question: str, vocabulary: frozenset[str]) -> list[str]:
-    """Proper names and acronyms in the question that no document mentions ('CHIPS', 'Made Smarter').
+def proper_names(question: str) -> list[str]:
+    """Proper names and acronyms in the question ('CHIPS', 'Made Smarter', 'Bismarck').
 
-    Runs of capitalized words are one name; a name counts as unknown when one of its words
-    appears nowhere in the knowledge base. Countries are left to `unsupported_country`; the
-    first word of the question is skipped unless it is an acronym, since it is capitalized anyway.
+    Runs of capitalized words are one name. Countries are left to the country guard; the first
+    word of the question is skipped unless it is an acronym, since it is capitalized anyway.
+
+    >>> proper_names("What does the CHIPS and Science Act give Germany's Fraunhofer institutes?")
+    ['CHIPS', 'Science Act', 'Fraunhofer']
     """
     names: list[str] = []
     run: list[str] = []
-    unknown = False
-
-    def close() -> None:
-        nonlocal unknown
-        if run and unknown:
-            names.append(" ".join(run))
-        run.clear()
-        unknown = False
-
     previous_end = -1
     for match in _NAME.finditer(question):
         word = match.group(1).strip("-&")
-        lower = word.lower()
         is_acronym = sum(c.isupper() for c in word) >= 2
         at_start = not question[: match.start()].strip(" \"'“‘(")
-        if not word or lower in _NOT_NAMES or (at_start and not is_acronym) or countries_named(word):
-            close()
+        skip = not word or word.lower() in _NOT_NAMES or (at_start and not is_acronym) or bool(countries_named(word))
+        if run and (skip or question[previous_end : match.start()].strip()):
+            names.append(" ".join(run))
+            run.clear()
+        if skip:
             continue
-        if question[previous_end : match.start()].strip():
-            close()
         previous_end = match.end()
         run.append(word)
-        parts = [p for p in re.split(r"[^a-z0-9]+", lower) if p]
-        unknown |= bool(parts) and not all(p in vocabulary or p.rstrip("s") in vocabulary for p in parts)
-    close()
+    if run:
+        names.append(" ".join(run))
     return names

@@ -4,7 +4,7 @@ question asks for ("[Germany] ..." or `ask --country`)."""
 from __future__ import annotations
 
 import re
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pycountry
 
@@ -54,6 +54,37 @@ _ALIASES = {
     "belgian": "BE",
     "vietnam": "VN",
     "iran": "IR",
+    "scotland": "GB",
+    "scottish": "GB",
+    "wales": "GB",
+    "welsh": "GB",
+    "holland": "NL",
+    "greek": "GR",
+    "turkish": "TR",
+    "portuguese": "PT",
+    "hungarian": "HU",
+    "czech": "CZ",
+    "ukrainian": "UA",
+    "romanian": "RO",
+    "egyptian": "EG",
+    "israeli": "IL",
+    "argentine": "AR",
+    "argentinian": "AR",
+    "nigerian": "NG",
+    "south african": "ZA",
+    "pakistani": "PK",
+    "indonesian": "ID",
+    "filipino": "PH",
+    "thai": "TH",
+    "swede": "SE",
+    "dane": "DK",
+    "brit": "GB",
+    "frenchman": "FR",
+    "frenchmen": "FR",
+    "englishman": "GB",
+    "englishmen": "GB",
+    "dutchman": "NL",
+    "dutchmen": "NL",
 }
 
 
@@ -70,7 +101,7 @@ def _country_names() -> dict[str, str]:
 
 
 def countries_named(text: str) -> set[str]:
-    """ISO codes of the countries a text names, by whole words: 'Germany', 'German', 'the UK'."""
+    """ISO codes of the countries a text names, by whole words: 'Germany', 'German', 'Germans', 'the UK'."""
     names = _country_names()
     words = [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(text)]
     found: set[str] = set()
@@ -78,9 +109,17 @@ def countries_named(text: str) -> set[str]:
         for i in range(len(words) - size + 1):
             phrase = " ".join(words[i : i + size])
             code = names.get(phrase) or names.get(phrase.rstrip("."))
+            if not code and size == 1 and phrase.endswith("s"):
+                code = names.get(phrase[:-1])  # a plural demonym: 'Germans', 'Americans'
             if code:
                 found.add(code)
     return found
+
+
+@cache
+def country_forms(code: str) -> tuple[str, ...]:
+    """Every lower-case name and adjective of the country with ISO alpha-2 `code`: 'FR' -> ('france', 'french', ...)."""
+    return tuple(sorted(name for name, named in _country_names().items() if named == code))
 
 
 def without_country_words(text: str) -> str:

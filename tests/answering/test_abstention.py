@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answering.abstention import unknown_names, unsupported_country, unsupported_year
+from bot.answering.abstention import GuardFindings, findings_reason, proper_names
 from bot.answering.answerer import Answerer
 from bot.answering.evaluation import EvalReport
-from embeddings.passage import Passage
 
 
 @pytest.mark.slow
@@ -24,8 +23,9 @@ def test_off_topic_question_abstains_and_shows_nearest_sources(answerer: Answere
 @pytest.mark.parametrize(
     ("question", "reason"),
     [
-        ("What are Germany's key manufacturing policies?", "no documents about Germany"),
-        ("What did the 2016 PCAST report on manufacturing recommend?", "nothing about 2016"),
+        ("What are Germany's key manufacturing policies?", "no document mentions Germany"),
+        ("What does the UK do for advanced manufacturing?", "no document mentions United Kingdom"),
+        ("What did the 2016 PCAST report on manufacturing recommend?", "no document mentions 2016"),
         ("What does the CHIPS and Science Act provide?", "no document mentions CHIPS"),
     ],
 )
@@ -61,20 +61,20 @@ def test_a_figure_no_candidate_sentence_holds_is_not_made_up(answerer: Answerer,
     assert answer.citations  # the nearest sources are still shown
 
 
-def test_a_name_no_document_mentions_is_reported_whole() -> None:
-    vocabulary = frozenset({"what", "does", "the", "science", "act", "provide", "pcast"})
-    assert unknown_names("What does the CHIPS and Science Act provide?", vocabulary) == ["CHIPS"]
-    assert unknown_names("What does PCAST provide?", vocabulary) == []
+def test_a_name_is_checked_whole_and_countries_are_left_to_their_guard() -> None:
+    assert proper_names("What does the CHIPS and Science Act provide?") == ["CHIPS", "Science Act"]
+    assert proper_names("PCAST and Germany's Made Smarter programme?") == ["PCAST", "Made Smarter"]
+    assert proper_names("Which American report came out in 2012?") == []
 
 
-def test_a_year_none_of_the_passages_mention_is_reported() -> None:
-    passage = Passage(
-        id=0, key="d#0", doc="d", title="Plan", section=(), text="Issued in 2012.", source="d", position=0
-    )
-    assert unsupported_year("What did the 2016 report say?", [passage]) == "2016"
-    assert unsupported_year("What did the 2012 report say?", [passage]) is None
+def test_years_and_countries_abstain_only_when_the_passages_mention_none_the_question_names() -> None:
+    alone = GuardFindings(years=("2016",), years_named=1)
+    assert findings_reason(alone) == "its closest passages say nothing about 2016"
+    assert findings_reason(GuardFindings(years=("2016",), years_named=2)) == ""  # "from 2012 to 2016"
+    assert findings_reason(GuardFindings(countries=("Japan",), countries_named=2)) == ""  # "Japan and the US"
 
 
-def test_a_country_without_documents_is_named_as_people_know_it() -> None:
-    assert unsupported_country("What does the UK do?", ["United States"]) == "United Kingdom"
-    assert unsupported_country("What does America do?", ["United States"]) is None
+def test_a_reason_says_no_document_when_the_whole_knowledge_base_lacks_it() -> None:
+    findings = GuardFindings(names=("CHIPS", "Science Act"), nowhere=frozenset({"CHIPS", "Science Act"}))
+    assert findings_reason(findings) == "no document mentions CHIPS, Science Act"
+    assert findings_reason(GuardFindings(names=("PCAST",))) == "its closest passages never mention PCAST"
