@@ -39,7 +39,9 @@ from bot.answering.scoring import Scores  # noqa: E402
 from embeddings.index.lexical import LexicalIndex  # noqa: E402
 
 
-def baselines(answerer: Answerer, data: dict[str, Any], questions: list[tuple[str, str, list[str]]]) -> dict[str, Any]:
+def baselines(
+    answerer: Answerer, data: dict[str, Any], questions: list[tuple[str, str, list[str]]], work: Path
+) -> dict[str, Any]:
     """Per baseline: answer in the top sentence, in its paragraph, and the AUC of its score."""
     segmenter = pysbd.Segmenter(language="en", clean=False)
     sentences, paragraphs = [], []
@@ -51,7 +53,7 @@ def baselines(answerer: Answerer, data: dict[str, Any], questions: list[tuple[st
     embedder = answerer.retriever.embedder
     vectors = embedder.embed(sentences)
     lexical = LexicalIndex(sentences)
-    queries = embedder.embed([q for _, q, _ in questions])
+    queries = fit_scores.embed_questions(answerer, [q for _, q, _ in questions], work)
     found: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for (_, question, gold), query in zip(questions, queries, strict=True):
         cosine = vectors @ query
@@ -161,7 +163,7 @@ def run() -> None:
     picked = [q for q in questions if q[1] in keep]
     print("\n| baseline (top sentence of all 1,947) | answer in it | its paragraph | AUC of its score |")
     print("|---|---|---|---|")
-    for name, f in baselines(answerer, data, picked).items():
+    for name, f in baselines(answerer, data, picked, args.work).items():
         print(f"| {name} | {f['first quote']:.3f} | {f['first passage']:.3f} | {f['auc']:.3f} |")
     print(f"\nreproduce: .venv/bin/python bench/squad.py{' --sample' if args.sample else ''}")
 

@@ -39,7 +39,6 @@ class _Strict(BaseModel):
 
 
 _RETIRED_ANSWER_KEYS = (
-    "abstain_below",
     "support_below",
     "min_term_coverage",
     "passage_margin",
@@ -60,6 +59,9 @@ class AnswerConfig(_Strict):
             )
         return data
 
+    abstain_below: float = Field(
+        0.2, ge=0.0, le=1.0, description="abstain when no passage's dense score reaches this (off-topic questions)"
+    )
     max_sentences: int = Field(4, ge=1, le=20, description="most sentences quoted (lists may add items)")
     max_passages: int = Field(3, ge=1, le=10, description="most passages quoted from")
     passage_margin: float = Field(0.1, ge=0.0, le=1.0, description="quote passages this close to the best")

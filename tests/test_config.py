@@ -28,7 +28,7 @@ def test_shipped_config_loads_with_paths_relative_to_it() -> None:
             "retrieval.top_k must be a whole number from 1 to 100 (passages retrieved per question), got 'ten'",
         ),
         ("answer:\n  quote_ratio: 1.5\n", "answer.quote_ratio must be a number"),
-        ("answer:\n  abstain_below: 0.25\n", "abstain_below: no longer used (the learned scores"),
+        ("answer:\n  term_weight: 0.3\n", "term_weight: no longer used (the learned scores"),
         ("retreival:\n  top_k: 3\n", "unknown key 'retreival'"),
         ("model: ''\n", "model must be a non-empty text"),
         ("- just\n- a list\n", "expected 'key: value' settings at the top level, got list"),

@@ -19,9 +19,12 @@ from embeddings.retrieval import Hit
 def abstention_reason(
     question: str, hits: list[Hit], settings: AnswerConfig, index: LoadedIndex, rows: SentenceRows
 ) -> str:
-    """The rule-based reasons to abstain, most specific first, or "": a country, year or name the
-    sources lack (the guards), or a figure or date asked for that no candidate sentence holds.
-    The learned answerability score (`scoring.py`) decides the rest."""
+    """The rule-based reasons to abstain, or "": no passage close at all (an off-topic question), a
+    country, year or name the sources lack (the guards), or a figure or date asked for that no
+    candidate sentence holds. The learned answerability score (`scoring.py`) decides the rest."""
+    best = max((h.score for h in hits), default=0.0)
+    if best < settings.abstain_below:
+        return f"no passage is close enough: best match {best:.2f}, threshold {settings.abstain_below:.2f}"
     return guard_reason(question, hits, settings, index) or missing_kind(question, rows)
 
 

@@ -36,12 +36,13 @@ def test_near_misses_abstain_and_say_why(answerer: Answerer, question: str, reas
 
 
 @pytest.mark.slow
-def test_the_learned_score_alone_refuses_off_topic_questions_and_answers_the_answerable_ones(
+def test_off_topic_questions_abstain_as_nothing_is_close_and_the_learned_score_answers_the_answerable(
     eval_report: EvalReport, answerer: Answerer
 ) -> None:
-    threshold = answerer.scores.threshold
     off_topic = [r for r in eval_report.unanswerable if r.case.kind == "off-topic"]
-    assert off_topic and all(r.answerability < threshold for r in off_topic)
+    assert off_topic and all(r.answer.abstained for r in off_topic)
+    assert all(r.best_score < answerer.settings.abstain_below for r in off_topic)
+    threshold = answerer.scores.threshold
     assert [r.case.question for r in eval_report.answerable if r.answerability < threshold] == []
     assert eval_report.auc() > 0.9
 
