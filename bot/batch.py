@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, TextIO
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer, decode_question
@@ -53,7 +52,7 @@ class BatchResult:
     failed: tuple[int, ...]
 
 
-def read_lines(stream: BinaryIO | TextIO, name: str) -> Iterator[str]:
+def read_lines(stream: Iterable[bytes | str], name: str) -> Iterator[str]:
     """The stream's lines without their line ends, bytes that are not UTF-8 kept (surrogateescape)
     for `decode_question`; a leading byte-order mark dropped. A read error names the file."""
     try:
