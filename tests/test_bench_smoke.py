@@ -111,3 +111,10 @@ def test_durable_votes_bench_kills_the_bot_and_loses_no_acknowledged_vote() -> N
     out = run("durable_votes.py", "--votes", "12", "--rate", "12", "--uptime", "0.3", "0.6")
     assert "lost: 0" in out and " kill -9s," in out
     assert "reproduce: .venv/bin/python bench/durable_votes.py --votes 12 --rate 12" in out
+
+
+def test_kill_trials_bench_counts_kills_by_step_and_finds_nothing_damaged() -> None:
+    out = run("kill_trials.py", "--random", "2", "--rounds", "1")
+    assert "10 trials: 2 at random moments" in out and "kills by step interrupted:" in out
+    assert "failed checks: 0" in out and "chosen prune:mid: 1" in out
+    assert "reproduce: .venv/bin/python bench/kill_trials.py --random 2 --rounds 1 --seed 1" in out
