@@ -59,8 +59,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-n", type=int, default=1, help="how many versions back (default 1)")
     p.set_defaults(handler=cmd_changes)
 
-    p = sub.add_parser("ask", help="answer one question")
-    p.add_argument("question", help="the question, in quotes")
+    p = sub.add_parser("ask", help="answer one question, or each line of a file (--batch)")
+    p.add_argument("question", nargs="?", help="the question, in quotes")
+    p.add_argument(
+        "--batch",
+        metavar="FILE",
+        help="answer each line of FILE ('-' = standard input), one answer a line (JSON Lines with --json): "
+        'a question, or {"id": ..., "question": ..., "country": ...}; a plain line\'s id is its line number; '
+        "blank and # lines are skipped; bad lines are reported by number (exit 1), the rest answered",
+    )
     p.add_argument("-k", type=int, help="passages to retrieve (default: retrieval.top_k)")
     p.add_argument("--json", action="store_true", help="print the answer as JSON, for scripts")
     p.add_argument("--country", help="answer only from documents about this country")
@@ -212,6 +219,17 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from bot.render.terminal import render_text
     from bot.wiring import build_answerer
 
+    if args.k is not None and args.k < 1:
+        print("policybot: -k must be a positive number of passages", file=sys.stderr)
+        return 2
+    if args.batch is not None:
+        if args.question is not None:
+            print("policybot: give a question or --batch FILE, not both", file=sys.stderr)
+            return 2
+        return _ask_batch(args, settings)
+    if args.question is None:
+        print('policybot: ask needs a question, e.g. policybot ask "What is PCAST?", or --batch FILE', file=sys.stderr)
+        return 2
     question, notice = decode_question(args.question)
     if notice:
         print(f"policybot: {notice}", file=sys.stderr)
@@ -220,11 +238,47 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     except QuestionError as exc:
         print(f"policybot: {exc}", file=sys.stderr)
         return 2
-    if args.k is not None and args.k < 1:
-        print("policybot: -k must be a positive number of passages", file=sys.stderr)
-        return 2
     answer = build_answerer(settings).ask(question, k=args.k, country=args.country)
     print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False) if args.json else render_text(answer))
+    return 0
+
+
+def _ask_batch(args: argparse.Namespace, settings: Settings) -> int:
+    """`ask --batch FILE`: every line answered by one answerer, each answer printed as soon as it is made."""
+    from bot.batch import answer_lines, read_lines
+    from bot.errors import BatchInputError
+    from bot.wiring import build_answerer
+
+    from_stdin = args.batch == "-"
+    name = "standard input" if from_stdin else args.batch
+    try:  # before the slow model load
+        stream = getattr(sys.stdin, "buffer", sys.stdin) if from_stdin else open(args.batch, "rb")  # noqa: SIM115
+    except OSError as exc:
+        print(f"policybot: cannot read {name}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    try:
+        result = answer_lines(
+            build_answerer(settings),
+            read_lines(stream, name),
+            lambda text: print(text, flush=True),
+            lambda text: print(text, file=sys.stderr, flush=True),
+            as_json=args.json,
+            k=args.k,
+            country=args.country,
+        )
+    except BatchInputError as exc:
+        print(f"policybot: {exc}", file=sys.stderr)
+        return 2
+    finally:
+        if not from_stdin:
+            stream.close()
+    if result.failed:
+        failed, total = len(result.failed), result.answered + len(result.failed)
+        lines = ("line " if failed == 1 else "lines ") + ", ".join(map(str, result.failed))
+        print(f"policybot: {failed} of {total} questions not answered ({lines})", file=sys.stderr)
+        return 1
+    if not result.answered:
+        print(f"policybot: no questions in {name} (only blank and # lines)", file=sys.stderr)
     return 0
 
 

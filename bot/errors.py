@@ -17,6 +17,10 @@ class QuestionError(PolicyBotError):
     """The question cannot be answered as asked (empty, too long)."""
 
 
+class BatchInputError(PolicyBotError):
+    """The file of `ask --batch` cannot be read."""
+
+
 class StateUnavailable(PolicyBotError):
     """The PostgreSQL server cannot be reached, or the connection to it was lost."""
 

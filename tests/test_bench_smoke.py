@@ -105,3 +105,16 @@ def test_milvus_compare_bench_prints_faiss_and_milvus_lite_with_recall() -> None
     assert "| store | build s | p50 ms | p99 ms | p50 vs FAISS auto | recall@10 |" in out
     assert "| FAISS flat (auto) |" in out and "| Milvus Lite AUTOINDEX |" in out
     assert "reproduce: `.venv/bin/python bench/milvus_compare.py --n 2000 --queries 5 --milvus-index AUTOINDEX`" in out
+
+
+def test_durable_votes_bench_kills_the_bot_and_loses_no_acknowledged_vote() -> None:
+    out = run("durable_votes.py", "--votes", "12", "--rate", "12", "--uptime", "0.3", "0.6")
+    assert "lost: 0" in out and " kill -9s," in out
+    assert "reproduce: .venv/bin/python bench/durable_votes.py --votes 12 --rate 12" in out
+
+
+def test_kill_trials_bench_counts_kills_by_step_and_finds_nothing_damaged() -> None:
+    out = run("kill_trials.py", "--random", "2", "--rounds", "1")
+    assert "10 trials: 2 at random moments" in out and "kills by step interrupted:" in out
+    assert "failed checks: 0" in out and "chosen prune:mid: 1" in out
+    assert "reproduce: .venv/bin/python bench/kill_trials.py --random 2 --rounds 1 --seed 1" in out

@@ -11,7 +11,7 @@ import pytest
 
 from bot.config import Settings
 from bot.reloader import IndexReloader
-from bot.wiring import build_answerer
+from bot.wiring import build_answerer, start_reloader
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.index.build import build_index
 from embeddings.ingest.splitter import SplitterSettings
@@ -168,3 +168,29 @@ def test_a_version_that_keeps_failing_is_reported_once_not_at_every_retry(
             time.sleep(0.02)
     [record] = [r for r in caplog.records if new in r.getMessage()]
     assert "retrying until it loads" in record.getMessage()
+
+
+def test_with_reloading_off_a_replica_keeps_trying_to_take_up_the_shared_version(
+    knowledge_copy: Path, tmp_path: Path, shipped_settings: Settings
+) -> None:
+    source, index = tmp_path / "built", tmp_path / "index"
+    settings = fake_bot(shipped_settings, knowledge_copy, index, reload_seconds=0)
+    build_index(knowledge_copy, source, FakeEmbedder(), SPLIT)
+    shutil.copytree(source, index)
+    answerer = build_answerer(settings, embedder=FakeEmbedder())
+    (knowledge_copy / "note.txt").write_text("A note about tariffs.")
+    shared = build_index(knowledge_copy, source, FakeEmbedder(), SPLIT).version  # recorded, not yet copied here
+    catching_up = start_reloader(answerer, settings, version_source=lambda: shared)
+    assert catching_up is not None and answerer.retriever.index.version != shared
+    try:
+        shutil.copytree(source / "versions" / shared, index / "versions" / shared)
+        deadline = time.monotonic() + 5
+        while answerer.retriever.index.version != shared and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert answerer.retriever.index.version == shared
+        deadline = time.monotonic() + 3
+        while catching_up.running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not catching_up.running  # caught up: it stops, as reloading is off
+    finally:
+        catching_up.stop()

@@ -91,9 +91,7 @@ class SharedKeys:
         now = self._clock()
         self._count += 1
         try:
-            with self.db.transaction(busy_timeout=CLAIM_TIMEOUT) as tx:
-                if tx.dialect == "postgresql":
-                    tx.execute(f"SET LOCAL statement_timeout = {int(CLAIM_TIMEOUT * 1000)}")
+            with self.db.transaction(timeout=CLAIM_TIMEOUT) as tx:
                 won = (
                     tx.execute(
                         "INSERT INTO claims (key, expires) VALUES (?, ?) ON CONFLICT (key) "

@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 DATABASE_URL_ENV = "POLICYBOT_DATABASE_URL"
 CONNECT_TIMEOUT = 5  # seconds; an unreachable server fails the start quickly
 IDLE_CONNECTIONS = 4  # PostgreSQL connections kept open between requests
+SQLITE_BUSY_TIMEOUT = 10.0  # seconds a transaction waits for another writer of the SQLite file, unless told
 
 
 @dataclass(frozen=True)
@@ -119,17 +120,21 @@ class Database:
         return Path(self.url.target) if self.url.dialect == "sqlite" else None
 
     @contextmanager
-    def transaction(self, busy_timeout: float = 10.0) -> Iterator[Transaction]:
+    def transaction(self, timeout: float | None = None) -> Iterator[Transaction]:
         """One transaction: committed when the block ends, rolled back if it raises.
 
-        A lost PostgreSQL connection raises StateUnavailable; SQLite errors pass through unchanged
-        (a file another writer holds longer than `busy_timeout` seconds: "database is locked").
+        `timeout` bounds each wait for the database in seconds: SQLite's busy timeout (10 s when
+        None), PostgreSQL's statement_timeout (none when None). A lost or timed-out PostgreSQL
+        raises StateUnavailable; SQLite errors pass through unchanged (a file another writer holds
+        longer than the timeout: "database is locked").
         """
         if self.url.dialect == "sqlite":
-            with self._sqlite(busy_timeout) as tx:
+            with self._sqlite(SQLITE_BUSY_TIMEOUT if timeout is None else timeout) as tx:
                 yield tx
         else:
             with self._postgresql() as tx:
+                if timeout is not None:
+                    tx.execute(f"SET LOCAL statement_timeout = {max(1, int(timeout * 1000))}")
                 yield tx
 
     @contextmanager

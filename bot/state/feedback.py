@@ -58,6 +58,7 @@ class FeedbackReport:
 
 
 FLUSH_RETRY_SECONDS = 5.0
+WRITE_TIMEOUT = 2.0  # seconds a vote or correction waits for the database: Slack wants its ack within 3
 
 
 class FeedbackStore:
@@ -66,12 +67,16 @@ class FeedbackStore:
     `db` is a database `bot.state.connect` opened (its schema up to date); given a path, that
     SQLite file is opened so, readable by its owner only (0600): it holds users' questions and ids.
     Given `pending`, writes that cannot reach a lost PostgreSQL are kept in that file and written,
-    in order, as soon as the database answers again.
+    in order, as soon as the database answers again. A vote or correction waits at most
+    `write_timeout` seconds for the database, so the user can be told in time when it was not saved.
     """
 
-    def __init__(self, db: Database | Path, pending: PendingWrites | None = None) -> None:
+    def __init__(
+        self, db: Database | Path, pending: PendingWrites | None = None, write_timeout: float = WRITE_TIMEOUT
+    ) -> None:
         self.db = open_feedback_file(db) if isinstance(db, Path) else db
         self.pending = pending
+        self.write_timeout = write_timeout
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
         if pending is not None and pending.has_entries():
@@ -136,17 +141,20 @@ class FeedbackStore:
         return row is not None
 
     def record_vote(self, answer_id: str, user: str, channel: str, vote: str) -> bool:
-        """Store (or change) `user`'s vote on an answer; False when the answer id is unknown."""
+        """Store (or change) `user`'s vote on an answer; False when the answer id is unknown.
+
+        On return the vote is committed (or kept in the pending file, fsynced): it survives a kill.
+        """
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
-        return self._write("vote", [answer_id, user, channel, vote, _now()])
+        return self._write("vote", [answer_id, user, channel, vote, _now()], self.write_timeout)
 
     def record_correction(self, answer_id: str, user: str, right_answer: str, right_source: str) -> bool:
         """Store what the right answer or source would have been; False when there is nothing to store."""
         right_answer, right_source = right_answer.strip(), right_source.strip()
         if not (right_answer or right_source):
             return False
-        return self._write("correction", [answer_id, user, _now(), right_answer, right_source])
+        return self._write("correction", [answer_id, user, _now(), right_answer, right_source], self.write_timeout)
 
     def report(self, top: int = 10) -> FeedbackReport:
         """The figures `policybot feedback` prints."""
@@ -194,10 +202,10 @@ class FeedbackStore:
             log.warning("wrote %d kept feedback write(s) to the state database %s", done, self.db.url.redacted())
         return done
 
-    def _write(self, operation: str, args: list[Any]) -> bool:
+    def _write(self, operation: str, args: list[Any], timeout: float | None = None) -> bool:
         try:
             self.flush()  # older kept writes go first, so a vote never lands before its answer
-            with self.db.transaction() as tx:
+            with self.db.transaction(timeout) as tx:
                 return _WRITES[operation](tx, args, False)
         except StateUnavailable as exc:
             if self.pending is None:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from bot.errors import PendingFull
+from embeddings.atomic import fsync_path
 
 MAX_BYTES = 20 * 1024 * 1024  # about 10,000 answers with their blocks
 
@@ -79,7 +80,10 @@ class PendingWrites:
     @contextmanager
     def _locked(self) -> Iterator[BinaryIO]:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        created = not self.path.exists()
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        if created:  # the new file's name is made durable too, not only the lines fsynced into it
+            fsync_path(self.path.parent)
         with os.fdopen(fd, "r+b") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             try:

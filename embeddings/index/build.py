@@ -32,6 +32,7 @@ from embeddings.index.meta import FORMAT_VERSION, REBUILD_HINT, IndexMeta, check
 from embeddings.index.versions import (
     OnPublished,
     current_version_name,
+    discard_leftovers,
     discard_version,
     publish,
     set_aside_damaged,
@@ -152,7 +153,8 @@ def _build(
     report.documents = len(documents)
     if not documents:  # nothing to answer from: replicas keep serving what they have
         on_published = None
-    if not dry_run:  # under the lock: no damaged version is reused or copied from
+    if not dry_run:  # under the lock: no damaged version is reused or copied from, no leftover stays
+        discard_leftovers(index_dir, store)  # even when nothing new is published (a kill mid-prune)
         damaged = set_aside_damaged(index_dir, store)
         if (published := current_version_name(index_dir)) in damaged:
             report.rebuilt_because = f"the published version {published} was damaged: {damaged[str(published)]}"

@@ -207,17 +207,21 @@ def publish(
 
 
 def _prune(versions: Path, keep: str, store: StoreSettings | None = None) -> None:
-    """Keep the newest few versions; drop older ones and the temp folders (with their Milvus
-    collections) that crashed writes or prunes left: under the index lock, no other write runs."""
+    """Keep the newest few versions; drop older ones, then the temp folders left over."""
     dirs = sorted((d for d in versions.iterdir() if d.is_dir()), key=lambda d: d.stat().st_mtime, reverse=True)
     old = [d for d in dirs if d.name != keep and not d.name.startswith(".")]
-    stale = [d for d in dirs if d.name.startswith(".")]
     for d in old[KEEP_VERSIONS - 1 :]:  # renamed aside first: a kill mid-delete leaves no version-like folder
-        aside = d.with_name(f".{d.name}{PRUNING}")
-        d.rename(aside)
-        stale.append(aside)
+        d.rename(d.with_name(f".{d.name}{PRUNING}"))
     if old[KEEP_VERSIONS - 1 :]:
         fsync_path(versions)
+    discard_leftovers(versions.parent, store)
+
+
+def discard_leftovers(index_dir: Path, store: StoreSettings | None = None) -> None:
+    """Delete the temp folders (with their Milvus collections) that crashed writes or prunes left,
+    and old versions renamed aside: under the index lock, no other write runs."""
+    versions = index_dir / "versions"
+    stale = [d for d in versions.iterdir() if d.is_dir() and d.name.startswith(".")] if versions.is_dir() else []
     for d in stale:
         try:
             discard_version(d, store)

@@ -96,6 +96,21 @@ def test_extra_evaluation_set_is_answered_from_the_right_documents(extra_answere
 
 
 @pytest.mark.slow
+def test_a_new_users_questions_mostly_find_their_passage_and_off_topic_ones_are_declined(
+    extra_answerer: Answerer,
+) -> None:
+    # held-out questions: floors a little under the first run (hit@1 0.778, recall@5 0.944, one answerable
+    # question declined); most of its near-misses are answered today, so none is asserted to abstain
+    report = evaluate(extra_answerer, load_eval_set(ROOT / "tests" / "data" / "eval_new_user.yaml"))
+    missed = [r.case.question for r in report.answerable if not r.hit]
+    assert report.hit_at_1() >= 0.7, missed
+    assert report.recall_at(5) >= 0.85, missed
+    assert sum(r.answer.abstained for r in report.answerable) <= 2, missed
+    off_topic = [r for r in report.unanswerable if r.case.kind == "off-topic"]
+    assert off_topic and all(r.answer.abstained for r in off_topic)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("question", "referent", "answer"),
     [

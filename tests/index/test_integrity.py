@@ -145,6 +145,22 @@ def test_a_kill_while_pruning_leaves_no_folder_that_looks_like_a_version(knowled
     assert [d.name for d in (index / "versions").iterdir() if d.name.startswith(".")] == []
 
 
+def test_a_kill_while_pruning_leaves_nothing_after_the_next_index_even_with_nothing_to_publish(
+    knowledge_copy: Path, tmp_path: Path
+) -> None:
+    index = tmp_path / "index"
+    for note in ("v0", "v1", "v2"):
+        build(knowledge_copy, index, note)
+    (knowledge_copy / "note.txt").write_text("A note about tariffs: v3.")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    child = subprocess.run([sys.executable, "-c", KILLED_MID_PRUNE, str(knowledge_copy), str(index)], cwd=ROOT, env=env)
+    assert child.returncode == -9
+    assert [d.name for d in (index / "versions").iterdir() if d.name.startswith(".")]  # the half-deleted version
+    report = build_index(knowledge_copy, index, FakeEmbedder(), SPLIT)  # v3 is published already: up to date
+    assert not report.published and report.version == current_version_name(index)
+    assert [d.name for d in (index / "versions").iterdir() if d.name.startswith(".")] == []
+
+
 def test_a_leftover_temp_folder_of_a_crashed_write_is_removed_by_the_next_index(
     knowledge_copy: Path, tmp_path: Path
 ) -> None:

@@ -74,6 +74,15 @@ def test_sidecar_overrides_what_the_document_says(tmp_path: Path) -> None:
     assert split_document(doc, SplitterSettings())[0].metadata["version"] == "2"
 
 
+def test_an_impossible_date_is_kept_as_written_in_front_matter_and_sidecars(tmp_path: Path) -> None:
+    (tmp_path / "a.md").write_text("---\ntitle: A\ndate: 2023-02-30\n---\n\n# A\n\nText about tariffs.\n")
+    (tmp_path / "b.md").write_text("# B\n\nText about quotas.\n")
+    (tmp_path / "b.md.meta.yaml").write_text("date: 2001-13-45\n")
+    docs, problems = scan_knowledge(tmp_path)
+    assert problems == []
+    assert {d.path: d.metadata["date"] for d in docs} == {"a.md": "2023-02-30", "b.md": "2001-13-45"}
+
+
 def test_a_misspelt_sidecar_key_is_reported_with_the_sidecar_name(tmp_path: Path) -> None:
     (tmp_path / "a.md").write_text("# A\n\nText.\n")
     (tmp_path / "a.md.meta.yaml").write_text("contry: France\n")

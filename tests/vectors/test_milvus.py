@@ -30,7 +30,11 @@ from tests.conftest import EVAL_SET, FakeEmbedder, write_config
 pytest.importorskip("milvus_lite", reason="milvus-lite is not installed (pip install '.[milvus]')")
 
 ROOT = Path(__file__).resolve().parents[2]
-QUESTIONS = [c.question for c in load_eval_set(EVAL_SET) + load_eval_set(ROOT / "tests" / "data" / "eval_extra.yaml")]
+QUESTIONS = [
+    c.question
+    for path in (EVAL_SET, ROOT / "tests" / "data" / "eval_extra.yaml", ROOT / "tests" / "data" / "eval_new_user.yaml")
+    for c in load_eval_set(path)
+]
 
 
 def with_store(settings: Settings, uri: str) -> Settings:

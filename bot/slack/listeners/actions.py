@@ -1,4 +1,9 @@
-"""Buttons and the feedback modal: "Helpful", "Not helpful" (opens the modal), "Share in channel"."""
+"""Buttons and the feedback modal: "Helpful", "Not helpful" (opens the modal), "Share in channel".
+
+A vote or a correction is acknowledged only once it is committed to the state database (or kept in
+its durable queue): Slack's 200 then means stored, even if the bot is killed the next instant. A
+store that fails is still acknowledged in time, and the user is told it was not saved.
+"""
 
 from __future__ import annotations
 
@@ -34,15 +39,16 @@ def register(app: App, responder: Responder) -> None:
 
     @app.action(HELPFUL)
     def on_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
+        problem = _vote(responder, body, action, HELPFUL_VOTE)  # stored (or queued durably) before the ack
         ack()
-        _tell(respond, _vote(responder, body, action, HELPFUL_VOTE) or THANKS)
+        _tell(respond, problem or THANKS)
 
     @app.action(NOT_HELPFUL)
     def on_not_helpful(
         ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond, client: WebClient
     ) -> None:
-        ack()
         problem = _vote(responder, body, action, NOT_HELPFUL_VOTE)
+        ack()
         if problem:
             _tell(respond, problem)
             return

@@ -12,13 +12,13 @@ curator can fix a title or add a country and a date to any format:
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Any
 
 import yaml
 
 from embeddings.errors import DocumentError
+from embeddings.ingest.readers.text import TextDatesLoader
 
 SIDECAR_SUFFIX = ".meta.yaml"
 KEYS = ("title", "source_url", "publisher", "author", "country", "date", "version", "site", "retrieved")
@@ -43,8 +43,8 @@ def read_sidecar(document: Path, rel: str) -> dict[str, Any]:
     if path.stat().st_size > MAX_SIDECAR_BYTES:
         raise DocumentError(name, f"is over {MAX_SIDECAR_BYTES // 1024} KB; it should hold a few 'key: value' lines")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:  # ValueError: 2001-13-45
+        data = yaml.load(path.read_text(encoding="utf-8"), Loader=TextDatesLoader)  # dates stay as written
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, ValueError, RecursionError) as exc:
         raise DocumentError(name, f"cannot be read as YAML ({str(exc).splitlines()[0]})") from exc
     if data is None:
         return {}
@@ -53,4 +53,4 @@ def read_sidecar(document: Path, rel: str) -> dict[str, Any]:
     unknown = sorted(str(k) for k in data if k not in KEYS)
     if unknown:
         raise DocumentError(name, f"unknown key(s) {', '.join(unknown)}; use {', '.join(KEYS)}")
-    return {str(k): v.isoformat() if isinstance(v, date) else v for k, v in data.items() if v not in (None, "")}
+    return {str(k): v for k, v in data.items() if v not in (None, "")}

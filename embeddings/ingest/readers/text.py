@@ -39,6 +39,16 @@ def read_markdown(raw: bytes, rel: str) -> Extracted:
     return Extracted("markdown", body, metadata)
 
 
+class TextDatesLoader(yaml.SafeLoader):
+    """yaml.SafeLoader that keeps dates as written: metadata is text, so `date: 2023-02-30` is the
+    text "2023-02-30", not a failure to build an impossible date (nor a date object elsewhere)."""
+
+
+TextDatesLoader.yaml_implicit_resolvers = {
+    first: [(tag, pattern) for tag, pattern in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
 _FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)^---[ \t]*(?:\r?\n|\Z)", re.DOTALL | re.MULTILINE)
 
 
@@ -50,13 +60,13 @@ def split_front_matter(rel: str, text: str) -> tuple[dict[str, Any], str]:
     if match is None:
         raise DocumentError(rel, "broken front matter: the closing '---' line is missing")
     try:
-        metadata = yaml.safe_load(match.group(1))
+        metadata = yaml.load(match.group(1), Loader=TextDatesLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" (line {mark.line + 2})" if mark is not None else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise DocumentError(rel, f"broken front matter{where}: {problem}") from exc
-    except (ValueError, RecursionError) as exc:  # e.g. `date: 2001-13-45`, or brackets nested thousands deep
+    except (ValueError, RecursionError) as exc:  # e.g. brackets nested thousands deep
         raise DocumentError(rel, f"broken front matter: a value YAML cannot read ({exc})") from exc
     if metadata is None:
         metadata = {}

@@ -1,0 +1,99 @@
+"""A vote or a correction gets Slack's HTTP 200 only once it is in the state database, so a bot killed
+right after answering has lost nothing it acknowledged; one that cannot be stored is still answered
+within Slack's 3 s, and the user is told it was not saved."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from bot.slack.blocks import APOLOGY, FEEDBACK_MODAL, HELPFUL
+from bot.slack.http_server import make_http_server
+from bot.slack.listeners.actions import CORRECTION_NOT_SAVED, THANKS
+from bot.state.feedback import FeedbackStore
+from tests.slack.fakeslack import FakeSlack, block_action_payload, encode_payload, signed_post, view_submission_payload
+from tests.slack.fixtures import WsgiServers
+from tests.slack.replies import PILLARS, SECRET, MakeApp
+from tests.state.answers import stored_answer
+from tests.state.stored import stored_votes
+
+pytestmark = pytest.mark.slow
+
+FORM = "application/x-www-form-urlencoded"
+
+
+@pytest.fixture
+def events_url(make_app: MakeApp, store: FeedbackStore) -> Iterator[str]:
+    """`serve --http`'s server for the real app, with one posted answer ("a1") to vote on."""
+    store.record_answer("a1", stored_answer(PILLARS), [], "U1", "C1")
+    servers = WsgiServers()
+    yield servers.start(make_http_server(make_app(), "127.0.0.1", 0, SECRET))
+    servers.stop_all()
+
+
+@contextmanager
+def another_writer(path: Path) -> Iterator[None]:
+    """Another connection holding the SQLite file's write lock, as a long transaction or a slow disk would."""
+    db = sqlite3.connect(path, isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+
+
+def vote(url: str, fake: FakeSlack) -> tuple[int, float]:
+    """Click "Helpful" on answer a1; (HTTP status, seconds until it came)."""
+    click = block_action_payload(HELPFUL, "a1", user="U7", response_url=fake.response_url("vote"))
+    started = time.monotonic()
+    status = signed_post(url, encode_payload(click), SECRET, content_type=FORM)[0]
+    return status, time.monotonic() - started
+
+
+def test_a_vote_is_acknowledged_only_once_it_is_stored(
+    fake_slack: FakeSlack, events_url: str, store: FeedbackStore
+) -> None:
+    assert store.db.path is not None
+    with ThreadPoolExecutor(1) as pool, another_writer(store.db.path):
+        sent = pool.submit(vote, events_url, fake_slack)
+        time.sleep(1.0)  # the vote waits for the database (up to its 2 s write timeout)...
+        assert not sent.done(), "Slack got its 200 before the vote was stored"
+    status, seconds = sent.result(timeout=3)  # ...and is acknowledged once the writer lets go
+    assert status == 200 and 1.0 <= seconds < 3.0
+    assert [(v["user"], v["vote"]) for v in stored_votes(store.db)] == [("U7", "helpful")]
+    [thanks] = fake_slack.wait_for_call("response/vote", timeout=5)
+    assert thanks.body["text"] == THANKS
+
+
+def test_a_vote_that_cannot_be_stored_is_answered_in_time_and_the_user_is_told(
+    fake_slack: FakeSlack, events_url: str, store: FeedbackStore
+) -> None:
+    assert store.db.path is not None
+    with another_writer(store.db.path):
+        status, seconds = vote(events_url, fake_slack)
+        [told] = fake_slack.wait_for_call("response/vote", timeout=5)
+    assert status == 200 and seconds < 3.0  # in time: Slack shows no error of its own...
+    assert told.body["response_type"] == "ephemeral" and told.body["text"] == APOLOGY  # ...the user reads ours
+    assert stored_votes(store.db) == []
+
+
+def test_a_correction_that_cannot_be_stored_in_time_keeps_the_modal_open(
+    fake_slack: FakeSlack, events_url: str, store: FeedbackStore
+) -> None:
+    assert store.db.path is not None
+    values = {"correct_answer": {"value": "innovation, talent, business climate"}}
+    submission = encode_payload(view_submission_payload(FEEDBACK_MODAL, "a1", values))
+    with another_writer(store.db.path):
+        started = time.monotonic()
+        status, _, body = signed_post(events_url, submission, SECRET, content_type=FORM)
+        seconds = time.monotonic() - started
+    assert status == 200 and seconds < 3.0
+    assert CORRECTION_NOT_SAVED in body.decode() and '"response_action": "errors"' in body.decode()
+    assert store.report().corrections == []
