@@ -43,6 +43,7 @@ SENTENCE_FEATURES = (
     "novelty",  # share of the sentence's key terms the question does not hold
     "names_missing",  # share of the question's capitalized words and numbers absent from its window
     "rarest_missing",  # idf of the rarest question term absent from its window, over the max idf
+    "lead_in",  # the sentence ends with a colon: it introduces a list or sections, it does not answer
     "window_cosine",  # cosine of the mean of the sentence's and its neighbours' embeddings
     "window_cosine_gap",
 )
@@ -169,6 +170,7 @@ def sentence_rows(question: str, query: np.ndarray, hits: list[Hit], index: Load
                     novelty,
                     missing,
                     max((weight[t] for t in terms - window - heading), default=0.0) / rarest,
+                    float(text.rstrip().endswith(":")),
                     float(windowed[i]),
                     0.0,
                 ]

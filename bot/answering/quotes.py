@@ -39,8 +39,7 @@ class _Group:
 def pick_quotes(
     question: str, ranked: RankedSentences, settings: AnswerConfig, index: LoadedIndex
 ) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
-    """The sentences to quote and the passages they cite, numbered by relevance: the passage of
-    the best sentence first, and its best sentence first within it."""
+    """The sentences to quote and the passages they cite, numbered in the order quoted."""
     citations: list[Citation] = []
     quotes: list[Quote] = []
     for group in _select(question, ranked, settings, index):
@@ -68,15 +67,16 @@ class RankedSentences:
 
 
 def _select(question: str, ranked: RankedSentences, settings: AnswerConfig, index: LoadedIndex) -> list[_Group]:
-    """The best sentence first, then those at least `quote_ratio` of its probability (from at
-    most `max_passages` passages, best first); a whole list when the question asks for all of it,
-    or when a quote ends with the sentence introducing it ("... funded from three sources:")."""
+    """The sentences at least `quote_ratio` of the best one's probability, from at most
+    `max_passages` passages in the retriever's order, each passage's best sentence first; a whole
+    list when the question asks for all of it, or when a quote ends with the sentence introducing
+    it ("... funded from three sources:")."""
     wants_list = bool(_LIST_CUES.search(question))
     key_terms = index.lexical.terms(question)
     floor = ranked.best() * settings.quote_ratio
-    order = sorted(
-        (i for i, p in enumerate(ranked.probabilities) if len(p)), key=lambda i: -float(ranked.probabilities[i].max())
-    )
+    # the passages holding a quotable sentence, in the retriever's order: the sentence model picks
+    # what to quote, the passage ranking (hybrid, fitted on SciFact) which source leads
+    order = [i for i, p in enumerate(ranked.probabilities) if len(p) and float(p.max()) >= floor]
     groups: list[_Group] = []
     as_context: dict[int, set[Span]] = {}  # sentences already quoted as a referent
     expanded: set[str] = set()
@@ -84,7 +84,7 @@ def _select(question: str, ranked: RankedSentences, settings: AnswerConfig, inde
     for i in order[: settings.max_passages]:
         hit, scores = ranked.hits[i], ranked.probabilities[i]
         passage = hit.passage
-        if budget <= 0 or (groups and float(scores.max()) < floor):
+        if budget <= 0:
             break
         if passage.list_id in expanded:
             continue  # quoted already, with its whole list

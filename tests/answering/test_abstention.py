@@ -57,8 +57,7 @@ def test_off_topic_questions_abstain_as_nothing_is_close_and_the_learned_score_a
 )
 def test_a_figure_no_candidate_sentence_holds_is_not_made_up(answerer: Answerer, question: str) -> None:
     answer = answerer.ask(question)
-    assert answer.abstained
-    assert "do not give" in answer.reason or "do not seem to answer" in answer.reason
+    assert answer.abstained and answer.quotes == ()
     assert answer.citations  # the nearest sources are still shown
 
 
