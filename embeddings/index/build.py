@@ -39,7 +39,7 @@ from embeddings.index.versions import (
     write_version,
 )
 from embeddings.ingest.documents import Document, ReadLimits, scan_knowledge
-from embeddings.ingest.splitter import SplitterSettings, split_document
+from embeddings.ingest.splitter import SPLIT_RULES, SplitterSettings, split_document
 from embeddings.passage import Passage, content_hash
 from embeddings.vectors.base import StoreSettings
 from embeddings.vectors.faiss import VectorIndexSettings
@@ -244,6 +244,7 @@ def _meta(
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         vector_index=vector_kind,
         vector_store=store.kind,
+        split_rules=SPLIT_RULES,
     )
 
 
@@ -254,7 +255,10 @@ def _passages(
     model: str,
     fingerprint: str,
 ) -> tuple[list[Passage], dict[int, str], dict[str, str]]:
-    """Passages of every document: reused as they were when the document did not change."""
+    """Passages of every document: reused as they were when the document did not change and was
+    split by the same rules (`SPLIT_RULES`); otherwise split again (unchanged passages keep their hash)."""
+    if previous is not None and previous.meta.split_rules != SPLIT_RULES:
+        previous = None  # cut by older rules: every document is split again
     reusable: dict[str, list[Passage]] = defaultdict(list)
     if previous is not None:
         for passage in previous.passages.values():
@@ -379,8 +383,10 @@ def _version_id(
 ) -> str:
     """Digest of everything a version holds; a flat index keeps the ids it had before index kinds
     were configurable, any other kind is part of the digest (a change rebuilds, without re-embedding),
-    and so is the Milvus URI (moving to another Milvus writes the vectors there)."""
+    and so are the Milvus URI (moving to another Milvus writes the vectors there) and the splitter's
+    rules (new rules publish a version recording them, even when every passage came out the same)."""
     head = f"{FORMAT_VERSION}\n{model}\n{fingerprint}\n" + ("" if vector_kind == "flat" else f"{vector_kind}\n")
+    head += f"split rules {SPLIT_RULES}\n"
     head += f"{store_uri}\n" if store_uri else ""
     digest = hashlib.sha256(head.encode())
     for pid in sorted(hashes):

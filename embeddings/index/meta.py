@@ -36,6 +36,7 @@ class IndexMeta:
     vector_index: str = "flat"  # what vectors.faiss holds: "flat", "ivf nlist=632", "hnsw m=32 ..."; "milvus HNSW"
     vector_store: str = "faiss"  # faiss or milvus
     files: dict[str, str] = field(default_factory=dict)  # every other file of the version -> its SHA-256
+    split_rules: int = 1  # the splitter's SPLIT_RULES the passages were cut with (1: before it was recorded)
 
     def to_json(self) -> str:
         """The fields, plus `checksum`: the SHA-256 of the same JSON without it (see `meta_damage`)."""

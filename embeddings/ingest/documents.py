@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from embeddings.errors import DocumentError
+from embeddings.ingest.plain_text import opening_heading
 from embeddings.ingest.readers import Page, ReadLimits, extract, is_sidecar, read_sidecar
 
 __all__ = ["Document", "DocumentError", "Page", "ReadLimits", "read_document", "scan_knowledge"]
@@ -36,7 +37,9 @@ def read_document(path: Path, root: Path, limits: ReadLimits | None = None) -> D
     extracted = extract(path, rel, limits or ReadLimits())
     metadata = {**extracted.metadata, **read_sidecar(path, rel)}
     body = extracted.body
-    title = str(metadata.get("title") or _title_from(body) or Path(rel).stem.replace("-", " ").title())
+    title = str(
+        metadata.get("title") or _title_from(body, extracted.format) or Path(rel).stem.replace("-", " ").title()
+    )
     source = str(metadata.get("source_url") or metadata.get("url") or rel)
     return Document(
         path=rel,
@@ -49,7 +52,10 @@ def read_document(path: Path, root: Path, limits: ReadLimits | None = None) -> D
     )
 
 
-def _title_from(body: str) -> str | None:
+def _title_from(body: str, fmt: str) -> str | None:
+    """A Markdown "# Title" opening the body; plain text and PDFs: the heading line they open with."""
+    if fmt in ("text", "pdf") and not body.lstrip().startswith("# "):
+        return opening_heading(body)
     for line in body.splitlines():
         stripped = line.strip()
         if stripped.startswith("# "):

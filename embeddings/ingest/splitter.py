@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 import pysbd
@@ -17,10 +16,15 @@ from markdown_it import MarkdownIt
 from markdown_it.token import Token
 from pydantic import BaseModel, ConfigDict, Field
 
+from embeddings.ingest.blocks import Block
 from embeddings.ingest.documents import Document
+from embeddings.ingest.plain_text import read_plain_text
 from embeddings.passage import Passage, Span, passage_id, passage_key
 
-_BULLET = re.compile(r"^\s*(?:[-*+•▪◦‣–]|\d{1,3}[.)])\s+")
+# The version of the rules that cut documents into passages. Bump it when a change to them can cut an
+# unchanged document differently: the next `policybot index` re-splits every document (re-embedding only
+# the passages that changed). 2: plain text and PDFs read by the shape of their lines (plain_text.py).
+SPLIT_RULES = 2
 _WS = re.compile(r"[ \t\r\f\v]+")
 # pysbd crashes (int('\x1f1')) on the ASCII separators U+001C..U+001F before a digit: it sees them as \s.
 _SEPARATORS_AS_SPACES = {code: " " for code in range(0x1C, 0x20)}
@@ -37,15 +41,6 @@ class SplitterSettings(BaseModel):
     def fingerprint(self) -> str:
         """The settings as one text, part of every passage's content hash."""
         return json.dumps(self.model_dump(), sort_keys=True)
-
-
-@dataclass
-class _Block:
-    section: tuple[str, ...]
-    text: str
-    kind: str
-    list_id: str | None = None
-    page: int | None = None  # PDFs: 1-based page number
 
 
 def split_document(doc: Document, settings: SplitterSettings) -> list[Passage]:
@@ -80,20 +75,15 @@ def split_document(doc: Document, settings: SplitterSettings) -> list[Passage]:
     return passages
 
 
-def _blocks(doc: Document) -> list[_Block]:
-    """Markdown (and HTML, converted to Markdown) by structure; PDFs page by page; text by paragraphs."""
+def _blocks(doc: Document) -> list[Block]:
+    """Markdown (and HTML, converted to Markdown) by its markup; plain text and PDFs (page by page) by
+    the shape of their lines (`embeddings.ingest.plain_text`)."""
     if doc.pages:
-        blocks: list[_Block] = []
-        for page in doc.pages:
-            for block in _text_blocks(page.text):
-                block.section = page.section
-                block.page = page.number
-                block.list_id = f"p{page.number}-{block.list_id}" if block.list_id else None
-                blocks.append(block)
-        return blocks
+        pages = [(page.text, page.section) for page in doc.pages]
+        return read_plain_text(pages, numbers=[page.number for page in doc.pages])
     if doc.format in ("markdown", "html"):
         return _markdown_blocks(doc.body)
-    return _text_blocks(doc.body)
+    return read_plain_text([(doc.body, ())])
 
 
 def sentence_spans(text: str, segmenter: pysbd.Segmenter | None = None) -> tuple[Span, ...]:
@@ -153,10 +143,10 @@ def _inline_text(token: Token) -> str:
     return _clean("".join(parts))
 
 
-def _markdown_blocks(body: str) -> list[_Block]:
+def _markdown_blocks(body: str) -> list[Block]:
     tokens = MarkdownIt("commonmark").parse(body)
     headings: list[tuple[int, str]] = []
-    blocks: list[_Block] = []
+    blocks: list[Block] = []
     list_depth = 0
     list_count = 0
     list_stack: list[str] = []
@@ -182,45 +172,10 @@ def _markdown_blocks(body: str) -> list[_Block]:
         elif tok.type == "inline" and tokens[i - 1].type == "paragraph_open":
             text = _inline_text(tok)
             if text and list_stack:
-                blocks.append(_Block(section, text, "list_item", list_stack[-1]))
+                blocks.append(Block(section, text, "list_item", list_stack[-1]))
             elif text:
-                blocks.append(_Block(section, text, "paragraph"))
+                blocks.append(Block(section, text, "paragraph"))
         elif tok.type in ("fence", "code_block") and tok.content.strip():
-            blocks.append(_Block(section, _clean(tok.content), "paragraph"))
+            blocks.append(Block(section, _clean(tok.content), "paragraph"))
         i += 1
     return blocks
-
-
-def _text_blocks(body: str) -> list[_Block]:
-    """Plain text: blank lines separate paragraphs; bullet or numbered lines form lists."""
-    blocks: list[_Block] = []
-    list_count = 0
-    in_list = False
-    for para in re.split(r"\n\s*\n", body.replace("\r\n", "\n")):
-        lines = [line for line in para.split("\n") if line.strip()]
-        if not lines:
-            continue
-        pending: list[str] = []
-        for line in lines:
-            if _BULLET.match(line):
-                _flush_paragraph(pending, blocks)
-                if not in_list:
-                    list_count += 1
-                    in_list = True
-                    if blocks and blocks[-1].kind == "paragraph" and blocks[-1].text.endswith(":"):
-                        blocks[-1].list_id = f"list{list_count}"
-                blocks.append(_Block((), _clean(_BULLET.sub("", line, count=1)), "list_item", f"list{list_count}"))
-            elif in_list and blocks and line.startswith((" ", "\t")):
-                blocks[-1].text = _clean(f"{blocks[-1].text} {line}")
-            else:
-                in_list = False
-                pending.append(line)
-        _flush_paragraph(pending, blocks)
-    return [b for b in blocks if b.text]
-
-
-def _flush_paragraph(lines: list[str], blocks: list[_Block]) -> None:
-    """Turn the collected plain-text lines into one paragraph block."""
-    if lines:
-        blocks.append(_Block((), _clean(" ".join(lines)), "paragraph"))
-        lines.clear()

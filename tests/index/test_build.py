@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,12 @@ from bot.answering.gate import EvaluationGate
 from bot.config import Settings
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.errors import IndexError_
+from embeddings.index import build
 from embeddings.index.build import build_index
 from embeddings.index.loaded import load_index
 from embeddings.index.meta import FORMAT_VERSION
 from embeddings.index.versions import current_version_dir, current_version_name
-from embeddings.ingest.splitter import SplitterSettings
+from embeddings.ingest.splitter import SPLIT_RULES, SplitterSettings, split_document
 from tests.conftest import EVAL_SET, US_DOC, FakeEmbedder, edit, settings_for
 
 SPLIT = SplitterSettings()
@@ -94,6 +96,34 @@ def test_an_older_format_with_valid_vectors_is_upgraded_without_reembedding(
     upgraded = load_index(tmp_path / "index")
     assert upgraded.meta.format_version == FORMAT_VERSION
     assert upgraded.meta.acronyms["AMP"] == "Advanced Manufacturing Partnership"
+
+
+def test_an_index_split_by_older_rules_is_split_again_without_reembedding(
+    knowledge_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    index = tmp_path / "index"
+    (knowledge_copy / "amnpo.txt").write_text(
+        "The AMNPO has two missions:\n• to convene industry\n• to design policy\n"
+    )
+    with monkeypatch.context() as older:  # as older rules, which read no lists in plain text, cut it
+        older.setattr(build, "SPLIT_RULES", 1)
+        older.setattr(
+            build,
+            "split_document",
+            lambda doc, s: [replace(p, kind="paragraph", list_id=None) for p in split_document(doc, s)],
+        )
+        build_index(knowledge_copy, index, FakeEmbedder(), SPLIT)
+    assert {p.kind for p in load_index(index).passages.values() if p.doc == "amnpo.txt"} == {"paragraph"}
+
+    again = FakeEmbedder()
+    report = build_index(knowledge_copy, index, again, SPLIT)
+    assert report.published and again.embedded == []  # same texts: vectors reused
+    upgraded = load_index(index)
+    assert upgraded.meta.split_rules == SPLIT_RULES
+    pasted = sorted((p for p in upgraded.passages.values() if p.doc == "amnpo.txt"), key=lambda p: p.position)
+    assert [p.kind for p in pasted] == ["paragraph", "list_item", "list_item"]
+    assert len({p.list_id for p in pasted}) == 1
+    assert build_index(knowledge_copy, index, FakeEmbedder(), SPLIT).version == report.version  # then left alone
 
 
 def test_dry_run_reports_changes_and_writes_nothing(knowledge_copy: Path, tmp_path: Path) -> None:
