@@ -149,6 +149,12 @@ _NOT_NAMES = frozenset(
         "or",
         "of",
         "in",
+        "mr",  # titles and suffixes the documents may spell out or leave out
+        "mrs",
+        "ms",
+        "dr",
+        "jr",
+        "sr",
     }
 )
 
