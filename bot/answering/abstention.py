@@ -109,7 +109,7 @@ def _passage_text(passage: Passage) -> str:
     return "\n".join((passage.title, *passage.section, passage.text, *([str(country)] if country else [])))
 
 
-_NAME = re.compile(r"(?<![\w'’])([A-Z][A-Za-z0-9&-]*)")
+_NAME = re.compile(r"(?<![\w'’])([^\W\d_][\w&-]*)")  # any letters: "Brühl", "Jerónimo"
 _NOT_NAMES = frozenset(
     {
         "i",
@@ -151,6 +151,12 @@ _NOT_NAMES = frozenset(
         "or",
         "of",
         "in",
+        "mr",  # titles and suffixes the documents may spell out or leave out
+        "mrs",
+        "ms",
+        "dr",
+        "jr",
+        "sr",
     }
 )
 
@@ -168,7 +174,9 @@ def proper_names(question: str) -> list[str]:
     run: list[str] = []
     previous_end = -1
     for match in _NAME.finditer(question):
-        word = match.group(1).strip("-&")
+        word = match.group(1).strip("-&_")
+        if not word[:1].isupper():
+            continue
         is_acronym = sum(c.isupper() for c in word) >= 2
         at_start = not question[: match.start()].strip(" \"'“‘(")
         skip = not word or word.lower() in _NOT_NAMES or (at_start and not is_acronym) or bool(countries_named(word))

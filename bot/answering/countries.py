@@ -10,6 +10,7 @@ import pycountry
 
 _WORD = re.compile(r"[A-Za-z][A-Za-z.'’-]*")
 _POSSESSIVE = re.compile(r"['’]s$")
+_US = re.compile(r"(?<![\w.])US(?![\w.])")
 # Adjectives and short names people use that ISO 3166 does not list.
 _ALIASES = {
     "u.s.": "US",
@@ -101,7 +102,7 @@ def _country_names() -> dict[str, str]:
 
 
 def countries_named(text: str) -> set[str]:
-    """ISO codes of the countries a text names, by whole words: 'Germany', 'German', 'Germans', 'the UK'."""
+    """ISO codes of the countries a text names, by whole words: 'Germany', 'German', 'Germans', 'the UK', 'US'."""
     names = _country_names()
     words = [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(text)]
     found: set[str] = set()
@@ -113,6 +114,8 @@ def countries_named(text: str) -> set[str]:
                 code = names.get(phrase[:-1])  # a plural demonym: 'Germans', 'Americans'
             if code:
                 found.add(code)
+    if _US.search(text):  # "US" in capitals, not the word "us"
+        found.add("US")
     return found
 
 

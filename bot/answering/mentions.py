@@ -10,6 +10,7 @@ words in any inflection or one letter off ('Bismark' for 'Bismarck'), an acronym
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Mapping
 
 import Stemmer
@@ -38,6 +39,8 @@ WELL_KNOWN_ACRONYMS = {
     "NATO": "North Atlantic Treaty Organization",
     "USSR": "Soviet Union",
     "AI": "artificial intelligence",
+    "WWI": "World War I",
+    "WWII": "World War II",
 }
 
 
@@ -57,7 +60,7 @@ class Mentions:
     def __init__(self, texts: Iterable[str], acronyms: Mapping[str, str] | None = None) -> None:
         self._stemmer = Stemmer.Stemmer("english")
         texts = list(texts)
-        self.tokens = [f" {' '.join(_TOKEN.findall(_POSSESSIVE.sub('', t.lower())))} " for t in texts]
+        self.tokens = [f" {' '.join(_words(t))} " for t in texts]
         self.words = frozenset(w for t in self.tokens for w in t.split())
         self.stems = frozenset(self._stemmer.stemWords(list(self.words)))
         self.runs = frozenset(r for t in texts for r in _RUN.findall(t))
@@ -79,7 +82,7 @@ class Mentions:
         short = self._short_of.get(_phrase(term))
         if short is not None and short in self.runs:
             return True
-        words = _TOKEN.findall(_POSSESSIVE.sub("", term.lower()))
+        words = _words(term)
         return not codes and bool(words) and all(self._has_word(w) for w in words)
 
     def _has_word(self, word: str) -> bool:
@@ -96,7 +99,13 @@ class Mentions:
 
 
 def _phrase(text: str) -> str:
-    return " ".join(_TOKEN.findall(text.lower()))
+    return " ".join(_words(text))
+
+
+def _words(text: str) -> list[str]:
+    """Lower-case words without accents or possessive 's: "Schrödinger's" -> ['schrodinger']."""
+    folded = unicodedata.normalize("NFKD", _POSSESSIVE.sub("", text.lower()))
+    return _TOKEN.findall("".join(c for c in folded if not unicodedata.combining(c)))
 
 
 def _edits(word: str) -> set[str]:
@@ -119,7 +128,7 @@ def in_vocabulary(term: str, vocabulary: frozenset[str]) -> bool:
     if codes:
         forms = (form for code in codes for form in country_forms(code))
         return any(vocabulary.issuperset(_TOKEN.findall(form)) for form in forms)
-    words = _TOKEN.findall(_POSSESSIVE.sub("", term.lower()))
+    words = _words(term)
     return all(
         w in vocabulary
         or w.rstrip("s") in vocabulary

@@ -65,6 +65,7 @@ def test_a_name_is_checked_whole_and_countries_are_left_to_their_guard() -> None
     assert proper_names("What does the CHIPS and Science Act provide?") == ["CHIPS", "Science Act"]
     assert proper_names("PCAST and Germany's Made Smarter programme?") == ["PCAST", "Made Smarter"]
     assert proper_names("Which American report came out in 2012?") == []
+    assert proper_names("When did Jerónimo de Ayanz visit the Brühl Palace?") == ["Jerónimo", "Ayanz", "Brühl Palace"]
 
 
 def test_years_and_countries_abstain_only_when_the_passages_mention_none_the_question_names() -> None:

@@ -34,3 +34,9 @@ def test_a_bracketed_prefix_is_the_scope_and_the_rest_the_question() -> None:
 
 def test_possessives_and_adjectives_name_the_country() -> None:
     assert countries_named("Britain's plan and the American one") == {"GB", "US"}
+
+
+def test_plural_demonyms_and_a_capital_us_name_the_country() -> None:
+    assert countries_named("The Germans and the Poles met the French") == {"DE", "FR"}
+    assert countries_named("How many US presidents studied there?") == {"US"}
+    assert countries_named("Tell us about it") == set()

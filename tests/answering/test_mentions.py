@@ -72,3 +72,7 @@ def test_the_vocabulary_check_takes_plurals_and_close_spellings() -> None:
     assert in_vocabulary("Bismark", vocabulary)
     assert not in_vocabulary("CHIPS", vocabulary)
     assert not in_vocabulary("Science Acts Board", vocabulary)
+
+
+def test_names_match_without_their_accents() -> None:
+    assert unmentioned(["Schrodinger", "Herve", "Kucukdeveci"], ["Schrödinger and Hervé met Ms Küçükdeveci."]) == []
