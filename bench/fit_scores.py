@@ -213,7 +213,7 @@ def run() -> None:
     parser.add_argument("--data", type=Path, help=f"the SQuAD articles (default {SQUAD})")
     parser.add_argument("--write", action="store_true", help=f"refit on everything and write {SCORES_FILE.name}")
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of both models")
-    parser.add_argument("--max-abstained", type=float, default=0.04, help="answerable SQuAD questions abstaining")
+    parser.add_argument("--max-abstained", type=float, default=0.05, help="answerable SQuAD questions abstaining")
     args = parser.parse_args()
     data = json.loads(data_path(args.data).read_text(encoding="utf-8"))
     examples, _ = all_examples(data, args.work)

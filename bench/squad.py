@@ -102,7 +102,7 @@ def run() -> None:
     parser.add_argument("--data", type=Path, help="the SQuAD articles (default ../shared/datasets/squad2/...)")
     parser.add_argument("--sample", action="store_true", help="the dataset README's 500 + 500 sample only")
     parser.add_argument("--c", type=float, default=1.0)
-    parser.add_argument("--max-abstained", type=float, default=0.04)
+    parser.add_argument("--max-abstained", type=float, default=0.05)
     args = parser.parse_args()
     data = json.loads(fit_scores.data_path(args.data).read_text(encoding="utf-8"))
     examples, answerers = fit_scores.all_examples(data, args.work)
