@@ -47,10 +47,10 @@ class Logistic:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any], width: int) -> Logistic:
-        parts = [np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights")]
-        if any(p.shape != (width,) for p in parts):
+        mean, scale, weights = (np.asarray(data[k], dtype=np.float64) for k in ("mean", "scale", "weights"))
+        if any(p.shape != (width,) for p in (mean, scale, weights)):
             raise ValueError(f"expected {width} values for each of mean, scale and weights")
-        return cls(*parts, float(data["intercept"]))
+        return cls(mean, scale, weights, float(data["intercept"]))
 
 
 @dataclass(frozen=True)
