@@ -38,8 +38,9 @@ _RULES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         AnswerType.MONEY,
         re.compile(
             r"\bhow much (money|funding|did .{0,40}\b(cost|spend|pay|invest|allocate|raise|earn)|does .{0,40}\bcost)"
-            r"|\b(what|which) (budget|amount|sum|price|cost|value)\b|\bhow much .{0,30}\b(cost|spent|paid|invested|"
-            r"allocated|funded|worth|budget|fund)",
+            r"|\b(what|which) (budget|amount|sum|price|cost|value)\b|\bhow much .{0,40}\b(cost|costs|spend|spends|spent|"
+            r"pay|pays|paid|invest|invests|invested|allocate|allocated|fund|funds|funded|worth|budget|raise|raised)"
+            r"|\b(what|which) (is|was|are|were) the (\w+ )?(budget|cost|price|funding)\b",
             _Q,
         ),
     ),
@@ -113,12 +114,17 @@ def classify(question: str) -> AnswerType:
 _NUMBER_WORDS = (
     r"one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|"
     r"eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|"
-    r"million|millions|billion|billions|trillion|dozen|dozens|half|several|a few|many"
+    r"million|millions|billion|billions|trillion|dozen|dozens|several"
 )
-_NUMBER = re.compile(rf"\d|\b({_NUMBER_WORDS})\b", _Q)
+# a count or a measure: a number that is not a year ("sixteen recommendations", "1,500 jobs"; not "in 2012")
+_NUMBER = re.compile(rf"(?<![\d,.])(?!(1[0-9]|20)\d\ds?\b)\d|\b({_NUMBER_WORDS})\b", _Q)
+_CURRENCY = (
+    r"dollars?|pounds?|euros?|yen|yuan|marks?|francs?|guilders?|florins?|shillings?|pence|cents?|usd|gbp|eur|rmb"
+)
+# an amount: a currency sign or word beside a number, or a number of millions ("$1 billion", "139 billion pounds")
 _MONEY = re.compile(
-    r"[$£€¥]|\b(dollars?|pounds?|euros?|yen|marks?|francs?|guilders?|florins?|shillings?|pence|cents?|usd|gbp|eur|"
-    r"budget|funding|funded|spent|cost|costs|invest(ed|ment)?|worth|paid|million|billion|trillion)\b",
+    rf"[$£€¥]\s?\d|\d[\d,.]*\s*(million|billion|trillion|bn|m)\b|\b(\d[\d,.]*|{_NUMBER_WORDS})[- ]"
+    rf"(\w+ )?({_CURRENCY})\b",
     _Q,
 )
 _PERCENT = re.compile(r"%|\b(per ?cent|percentage|proportion|half|third|quarter|majority|fraction)\b", _Q)
@@ -173,7 +179,7 @@ def holds(kind: AnswerType, sentence: str, question: str) -> bool:
     if kind is AnswerType.NUMBER:
         return bool(_NUMBER.search(sentence))
     if kind is AnswerType.MONEY:
-        return bool(_MONEY.search(sentence)) and bool(_NUMBER.search(sentence))
+        return bool(_MONEY.search(sentence))
     if kind is AnswerType.PERCENT:
         return bool(_PERCENT.search(sentence))
     if kind is AnswerType.DATE:
