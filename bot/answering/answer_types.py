@@ -38,8 +38,9 @@ _RULES: tuple[tuple[AnswerType, re.Pattern[str]], ...] = (
         AnswerType.MONEY,
         re.compile(
             r"\bhow much (money|funding|did .{0,40}\b(cost|spend|pay|invest|allocate|raise|earn)|does .{0,40}\bcost)"
-            r"|\b(what|which) (budget|amount|sum|price|cost|value)\b|\bhow much .{0,40}\b(cost|costs|spend|spends|spent|"
-            r"pay|pays|paid|invest|invests|invested|allocate|allocated|fund|funds|funded|worth|budget|raise|raised)"
+            r"|\b(what|which) (budget|amount|sum|price|cost|value)\b"
+            r"|\bhow much .{0,40}\b(cost|costs|spend|spends|spent|pay|pays|paid|invest|invests|invested|allocate|"
+            r"allocated|fund|funds|funded|worth|budget|raise|raised)"
             r"|\b(what|which) (is|was|are|were) the (\w+ )?(budget|cost|price|funding)\b",
             _Q,
         ),
