@@ -210,12 +210,14 @@ def data_path(given: Path | None) -> Path:
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/policybot-fit"))
+    parser.add_argument("--articles", type=int, default=0, help="only the first N articles (0 = all 8)")
     parser.add_argument("--data", type=Path, help=f"the SQuAD articles (default {SQUAD})")
     parser.add_argument("--write", action="store_true", help=f"refit on everything and write {SCORES_FILE.name}")
     parser.add_argument("--c", type=float, default=1.0, help="inverse L2 strength of both models")
     parser.add_argument("--max-abstained", type=float, default=0.05, help="answerable SQuAD questions abstaining")
     args = parser.parse_args()
     data = json.loads(data_path(args.data).read_text(encoding="utf-8"))
+    data["data"] = data["data"][: args.articles or None]  # the first N articles: a quick check that it runs
     examples, _ = all_examples(data, args.work)
     groups = sorted({e.group for e in examples})
     print("| held-out group | questions | answer in best sentence | in best 4 | answerability AUC |")

@@ -99,12 +99,14 @@ def fold_scores(examples: list[fit_scores.Example], held: str, c: float, max_abs
 def run() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--work", type=Path, default=Path("/tmp/policybot-fit"))
+    parser.add_argument("--articles", type=int, default=0, help="only the first N articles (0 = all 8)")
     parser.add_argument("--data", type=Path, help="the SQuAD articles (default ../shared/datasets/squad2/...)")
     parser.add_argument("--sample", action="store_true", help="the dataset README's 500 + 500 sample only")
     parser.add_argument("--c", type=float, default=1.0)
     parser.add_argument("--max-abstained", type=float, default=0.05)
     args = parser.parse_args()
     data = json.loads(fit_scores.data_path(args.data).read_text(encoding="utf-8"))
+    data["data"] = data["data"][: args.articles or None]  # the first N articles: a quick check that it runs
     examples, answerers = fit_scores.all_examples(data, args.work)
     answerer = answerers["squad"]
     questions = fit_scores.squad_questions(data)
@@ -161,7 +163,7 @@ def run() -> None:
             f"| {mean(r['abstained+']):.3f} | {mean(r['abstained-']):.3f} | {precision:.3f} | {auc:.3f} | {threshold} |"
         )
     picked = [q for q in questions if q[1] in keep]
-    print("\n| baseline (top sentence of all 1,947) | answer in it | its paragraph | AUC of its score |")
+    print("\n| baseline (top sentence of every sentence) | answer in it | its paragraph | AUC of its score |")
     print("|---|---|---|---|")
     for name, f in baselines(answerer, data, picked, args.work).items():
         print(f"| {name} | {f['first quote']:.3f} | {f['first passage']:.3f} | {f['auc']:.3f} |")

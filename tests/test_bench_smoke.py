@@ -118,3 +118,26 @@ def test_kill_trials_bench_counts_kills_by_step_and_finds_nothing_damaged() -> N
     assert "10 trials: 2 at random moments" in out and "kills by step interrupted:" in out
     assert "failed checks: 0" in out and "chosen prune:mid: 1" in out
     assert "reproduce: .venv/bin/python bench/kill_trials.py --random 2 --rounds 1 --seed 1" in out
+
+
+SQUAD = ROOT.parent / "shared" / "datasets" / "squad2" / "dev-8-articles.json"
+needs_squad = pytest.mark.skipif(not SQUAD.is_file(), reason=f"SQuAD 2.0 is not at {SQUAD}")
+
+
+@needs_squad
+def test_fitting_the_scores_reports_every_held_out_group_and_a_threshold(tmp_path: Path) -> None:
+    out = run("fit_scores.py", "--articles", "2", "--work", str(tmp_path))
+    rows = [line for line in out.splitlines() if line.startswith("| ") and "held-out" not in line]
+    assert {"Normans", "Computational_complexity_theory", "policy", "policy-extra"} <= {
+        r.split("|")[1].strip() for r in rows
+    }
+    assert "threshold with at most 5% of answerable SQuAD questions abstaining:" in out
+    assert "wrote" not in out  # without --write the shipped scores are left alone
+
+
+@needs_squad
+def test_the_squad_bench_scores_each_article_with_scores_fitted_without_it(tmp_path: Path) -> None:
+    out = run("squad.py", "--articles", "2", "--work", str(tmp_path))
+    rows = {line.split("|")[1].strip(): line for line in out.splitlines() if line.startswith("| ")}
+    assert {"all", "Normans", "Computational_complexity_theory", "BM25", "MiniLM", "sum"} <= rows.keys()
+    assert "reproduce: .venv/bin/python bench/squad.py" in out
