@@ -174,23 +174,23 @@ def new_names(sentence: str, question: str) -> list[str]:
     return names
 
 
+_HOLDS = {
+    AnswerType.NUMBER: _NUMBER,
+    AnswerType.MONEY: _MONEY,
+    AnswerType.PERCENT: _PERCENT,
+    AnswerType.DATE: _DATE,
+    AnswerType.DURATION: _DURATION,
+    AnswerType.REASON: _REASON,
+    AnswerType.DEFINITION: _DEFINITION,
+}
+
+
 def holds(kind: AnswerType, sentence: str, question: str) -> bool:
     """Whether `sentence` holds an answer of the kind asked for (always true for kinds that any
     sentence can answer: yes/no, list, other)."""
-    if kind is AnswerType.NUMBER:
-        return bool(_NUMBER.search(sentence))
-    if kind is AnswerType.MONEY:
-        return bool(_MONEY.search(sentence))
-    if kind is AnswerType.PERCENT:
-        return bool(_PERCENT.search(sentence))
-    if kind is AnswerType.DATE:
-        return bool(_DATE.search(sentence))
-    if kind is AnswerType.DURATION:
-        return bool(_DURATION.search(sentence))
-    if kind is AnswerType.REASON:
-        return bool(_REASON.search(sentence))
-    if kind is AnswerType.DEFINITION:
-        return bool(_DEFINITION.search(sentence))
+    pattern = _HOLDS.get(kind)
+    if pattern is not None:
+        return bool(pattern.search(sentence))
     if kind in (AnswerType.PERSON, AnswerType.PLACE):
         return bool(new_names(sentence, question))
     if kind is AnswerType.ORGANISATION:
