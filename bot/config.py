@@ -70,7 +70,7 @@ class AnswerConfig(_Strict):
     max_question_chars: int = Field(2000, ge=10, le=100_000, description="longer questions are refused")
     nearest_sources: int = Field(3, ge=1, le=10, description="sources shown when abstaining")
     quote_ratio: float = Field(
-        0.5, gt=0.0, le=1.0, description="quote sentences at least this share of the best one's probability"
+        0.3, gt=0.0, le=1.0, description="quote sentences at least this share of the best one's probability"
     )
     guard_passages: int = Field(
         5, ge=1, le=100, description="top passages whose text must mention the question's countries, years and names"

@@ -79,8 +79,22 @@ class Answerer:
             )
         if reason:
             return self._abstain(question, hits, reason, version, assessed.answerability)
-        quotes, citations = pick_quotes(question, assessed.ranked(), self.settings, index)
-        return Answer(question, quotes, citations, False, index_version=version, answerability=assessed.answerability)
+        picked = pick_quotes(question, assessed.ranked(), self.settings, index)
+        if picked.unlisted or not picked.quotes:
+            reason = (
+                f'its closest passage introduces what it asks for ("{picked.unlisted}") but does not give it'
+                if picked.unlisted
+                else "its closest passages hold no sentence to quote"
+            )
+            return self._abstain(question, hits, reason, version, assessed.answerability)
+        return Answer(
+            question,
+            picked.quotes,
+            picked.citations,
+            False,
+            index_version=version,
+            answerability=assessed.answerability,
+        )
 
     def assess(self, question: str, query: np.ndarray, hits: list[Hit], index: LoadedIndex) -> Assessment:
         """Score every sentence of `hits` and the question's answerability; apply the rules."""

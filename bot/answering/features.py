@@ -41,7 +41,7 @@ SENTENCE_FEATURES = (
     "cosine_rank",  # 1 / (1 + rank of its cosine among the candidates)
     "coverage_rank",  # 1 / (1 + rank of its coverage)
     "novelty",  # share of the sentence's key terms the question does not hold
-    "names_missing",  # share of the question's capitalized words and numbers absent from its window
+    "names_missing",  # share of the question's capitalized words and numbers absent from its window and headings
     "rarest_missing",  # idf of the rarest question term absent from its window, over the max idf
     "lead_in",  # the sentence ends with a colon: it introduces a list or sections, it does not answer
     "window_cosine",  # cosine of the mean of the sentence's and its neighbours' embeddings
@@ -64,7 +64,7 @@ QUESTION_FEATURES = (
     "best_sentence",  # the best probability (as log-odds)
     "second_gap",  # its margin over the second best
     "best_coverage",  # key-term coverage of the best sentence's window
-    "names_missing",  # share of the question's capitalized words and numbers absent from that window
+    "names_missing",  # share of the question's capitalized words and numbers absent from that window and headings
     "rarest_missing_window",  # idf of the rarest question term absent from that window, over the max idf
 )
 
@@ -131,7 +131,9 @@ def sentence_rows(question: str, query: np.ndarray, hits: list[Hit], index: Load
         vectors = index.sentence_vectors[passage.id]
         cosines = vectors @ query
         windowed = _window_cosines(vectors, query)
-        heading = lexical.terms(" ".join((passage.title, *passage.section))) & terms
+        heading_text = " ".join((passage.title, *passage.section))
+        heading = lexical.terms(heading_text) & terms
+        heading_words = set(_WORDS.findall(heading_text.lower()))  # a name in the heading is the passage's
         sets = [lexical.terms(t) & terms for t in texts]
         for i, text in enumerate(texts):
             own = sets[i]
@@ -140,7 +142,7 @@ def sentence_rows(question: str, query: np.ndarray, hits: list[Hit], index: Load
             found_pairs = {(a, b) for a, b in itertools.pairwise(sentence_tokens)} & pairs
             match = float(holds(kind, text, question))
             window_text = " ".join(texts[max(i - 1, 0) : i + 2]).lower()
-            window_words = set(_WORDS.findall(window_text))
+            window_words = set(_WORDS.findall(window_text)) | heading_words
             missing = sum(not (set(_WORDS.findall(n)) <= window_words) for n in names) / len(names) if names else 0.0
             bm25 = _bm25(sentence_tokens, weight)
             novelty = len(set(sentence_tokens) - terms) / len(set(sentence_tokens)) if sentence_tokens else 0.0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -36,13 +37,23 @@ class _Group:
     heading: str = ""  # quote this heading of the passage's section instead of sentences
 
 
-def pick_quotes(
-    question: str, ranked: RankedSentences, settings: AnswerConfig, index: LoadedIndex
-) -> tuple[tuple[Quote, ...], tuple[Citation, ...]]:
-    """The sentences to quote and the passages they cite, numbered in the order quoted."""
+class Picked(NamedTuple):
+    """The quotes and the passages they cite, numbered in the order quoted; `unlisted` is a lead-in
+    the answer would have opened with ("The AMNPO has two primary missions:") when the question
+    asks for what it introduces and the knowledge base does not give it."""
+
+    quotes: tuple[Quote, ...]
+    citations: tuple[Citation, ...]
+    unlisted: str = ""
+
+
+def pick_quotes(question: str, ranked: RankedSentences, settings: AnswerConfig, index: LoadedIndex) -> Picked:
+    """The sentences to quote and the passages they cite."""
     citations: list[Citation] = []
     quotes: list[Quote] = []
-    for group in _select(question, ranked, settings, index):
+    groups = _select(question, ranked, settings, index)
+    kept, dropped = _without_dangling(groups)
+    for group in kept:
         number = len(citations) + 1
         citations.append(Citation(number, group.passage, group.score))
         if group.context:
@@ -52,7 +63,9 @@ def pick_quotes(
             quotes.append(Quote(group.heading, number, list_item=True, heading=True))
         for start, end in group.spans:
             quotes.append(Quote(group.passage.text[start:end], number, group.list_item))
-    return tuple(quotes), tuple(citations)
+    led = bool(groups) and groups[0].passage.id in dropped
+    unlisted = dropped.get(groups[0].passage.id, "") if led and (_LIST_CUES.search(question) or not quotes) else ""
+    return Picked(tuple(quotes), tuple(citations), unlisted)
 
 
 @dataclass(frozen=True)
@@ -68,15 +81,16 @@ class RankedSentences:
 
 def _select(question: str, ranked: RankedSentences, settings: AnswerConfig, index: LoadedIndex) -> list[_Group]:
     """The sentences at least `quote_ratio` of the best one's probability, from at most
-    `max_passages` passages in the retriever's order, each passage's best sentence first; a whole
-    list when the question asks for all of it, or when a quote ends with the sentence introducing
-    it ("... funded from three sources:")."""
+    `max_passages` passages, by their best sentence; a whole list when the question asks for all
+    of it, or when a quote ends with the sentence introducing it ("... funded from three sources:")."""
     wants_list = bool(_LIST_CUES.search(question))
     key_terms = index.lexical.terms(question)
     floor = ranked.best() * settings.quote_ratio
-    # the passages holding a quotable sentence, in the retriever's order: the sentence model picks
-    # what to quote, the passage ranking (hybrid, fitted on SciFact) which source leads
-    order = [i for i, p in enumerate(ranked.probabilities) if len(p) and float(p.max()) >= floor]
+    # the passages holding a quotable sentence, the one with the best answering sentence first (a
+    # lead-in answers only with what it introduces): SQuAD, cross-validated, 0.844 of answerable
+    # questions lead with an answering sentence against 0.828 in the retriever's order
+    quotable = [i for i, p in enumerate(ranked.probabilities) if len(p) and float(p.max()) >= floor]
+    order = sorted(quotable, key=lambda i: -_answering(ranked.hits[i], ranked.probabilities[i]))
     groups: list[_Group] = []
     as_context: dict[int, set[Span]] = {}  # sentences already quoted as a referent
     expanded: set[str] = set()
@@ -114,6 +128,33 @@ def _select(question: str, ranked: RankedSentences, settings: AnswerConfig, inde
             if passage.list_id:
                 expanded.add(passage.list_id)
     return groups
+
+
+def _without_dangling(groups: list[_Group]) -> tuple[list[_Group], dict[int, str]]:
+    """The groups without a quoted lead-in that nothing it introduces follows, and the lead-ins
+    dropped (by passage id): an answer never ends on, or moves on from, "... two missions:"."""
+    kept: list[_Group] = []
+    dropped: dict[int, str] = {}
+    for k, group in enumerate(groups):
+        following = groups[k + 1] if k + 1 < len(groups) else None
+        introduced = following is not None and (following.list_item or bool(following.heading))
+        spans = group.spans
+        if spans and not group.list_item and not introduced:
+            start, end = spans[-1]
+            if group.passage.text[start:end].rstrip().endswith(":"):
+                dropped[group.passage.id] = group.passage.text[start:end].strip()
+                spans = spans[:-1]
+        if spans or group.heading:
+            kept.append(_Group(group.passage, group.score, spans, group.list_item, group.context, group.heading))
+    return kept, dropped
+
+
+def _answering(hit: Hit, probabilities: np.ndarray) -> float:
+    """The best probability among the passage's sentences that can answer on their own: a sentence
+    introducing a list or sections ("... two reports:") leads only with what it introduces."""
+    texts = hit.passage.sentence_texts()
+    alone = [float(p) for p, t in zip(probabilities, texts, strict=True) if not t.rstrip().endswith(":")]
+    return max(alone, default=0.0)
 
 
 def _sentences_kept(index: LoadedIndex, passage: Passage, chosen: list[int], key_terms: frozenset[str]) -> list[int]:

@@ -81,3 +81,29 @@ def test_a_quote_opening_with_it_brings_the_end_of_the_paragraph_it_continues(
     referent, quote = answer.quotes[:2]  # what "It" refers to comes first, cited to the part before the cut
     assert referent.text.startswith("The Catapult network is") and referent.citation == 2
     assert quote.text.startswith("It was set up by Innovate UK") and quote.citation == 1
+
+
+def test_a_lead_in_whose_list_is_missing_is_not_quoted_and_a_question_for_its_items_is_told_so(
+    tmp_path: Path, shipped_settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "amnpo.txt").write_text(  # pasted from a page whose bullet list did not come along
+        "The Advanced Manufacturing National Program Office\n\n"
+        "The Advanced Manufacturing National Program Office (AMNPO) was set up in 2012 to coordinate federal "
+        "programmes in advanced manufacturing. The AMNPO has two primary missions:\n\n"
+        "Funding for the institutes comes from federal agencies and from industry partners, who match the "
+        "federal contribution at least one to one.\n",
+        encoding="utf-8",
+    )
+    settings = shipped_settings.model_copy(update={"knowledge_dir": knowledge, "index_dir": tmp_path / "index"})
+    build_index(knowledge, settings.index_dir, embedder, settings.splitter)
+    answerer = build_answerer(settings, embedder)
+
+    told = answerer.ask("What are the two primary missions of the AMNPO?")
+    assert told.abstained and "The AMNPO has two primary missions:" in told.reason
+    assert told.citations  # the nearest sources are still shown
+
+    answer = answerer.ask("When was the AMNPO set up?")
+    assert not answer.abstained and "set up in 2012" in answer.quotes[0].text
+    assert not any(q.text.endswith(":") for q in answer.quotes), answer.text
