@@ -37,7 +37,7 @@ from bot.answering.mentions import YEAR
 from embeddings.index.lexical import STOPWORDS
 
 RECENCY = 0.5  # a turn's terms weigh this much less than those of the turn after it
-MIN_WEIGHT = 0.3  # terms weighing less are left out
+MIN_WEIGHT = 0.6  # terms weighing less are left out: older turns count when they agree
 MAX_TERMS = 4  # at most this many terms are added
 MAX_TURNS = 6  # only this many earlier turns are read
 SHORT = 3  # a message with at most this many content words, no name and a word of earlier turns depends on them
@@ -66,9 +66,15 @@ _QUESTION_WORDS = frozenset(
     "tell me more please about say says said give list show explain describe there any anything".split()
 )
 _STOP = frozenset(STOPWORDS) | _QUESTION_WORDS | _PRONOUNS | _DEMONSTRATIVES | {"that", "one", "ones", "i", "meant"}
-_NOT_NAME_START = _QUESTION_WORDS | {"the", "a", "an", "and", "no", "sorry", "thanks", "ok", "also", "so", "but", "in"}
+_NOT_NAME_START = _QUESTION_WORDS | frozenset(
+    "the a an and no yes sorry thanks ok okay also so but in since after before if has have had may might must "
+    "shall according besides then now any all some as at by for from on to with under over between during".split()
+)
 _CONNECTORS = frozenset({"in", "of", "for", "and", "&", "de", "der", "des"})
-_GENERIC = frozenset({"plan", "report", "programme", "program", "strategy", "title", "one", "policy"})
+_GENERIC = frozenset(
+    "plan report programme program strategy title one policy policies national key overview introduction "
+    "summary background general other".split()
+)
 _ELLIPTICAL = re.compile(r"\b(?:about|of|same|no|nope|sorry|actually|oops|meant?)\b", re.IGNORECASE)
 
 
@@ -113,7 +119,7 @@ class _Entities:
 
 def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
     """How to read `message` after `turns` (oldest first): the message itself when it stands alone."""
-    turns = list(turns)[-MAX_TURNS:]
+    turns = _since_topic(turns)
     why = depends_on_context(message, turns) if turns else ""
     if not why:
         return Reading(message)
@@ -128,6 +134,14 @@ def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
     if rewritten == message:
         return Reading(message)
     return Reading(rewritten, True, why)
+
+
+def _since_topic(turns: Sequence[Turn]) -> list[Turn]:
+    """The turns since the latest one that stood alone and was answered: a new topic starts there
+    (a question the bot could not answer is an aside, not a new topic)."""
+    turns = list(turns)[-MAX_TURNS:]
+    start = max((i for i, t in enumerate(turns) if t.interpreted == t.question and not t.abstained), default=0)
+    return turns[start:]
 
 
 def depends_on_context(message: str, turns: Sequence[Turn] = ()) -> str:
@@ -175,6 +189,8 @@ def _substitute(body: str, new: _Entities, turns: Sequence[Turn]) -> str | None:
         if new.names and old.names and not new.years and not new.countries:
             return _replace(previous, old.names[-1], new.names[0])
     latest = next((t for t in reversed(turns) if not t.abstained), None)
+    if latest is not None and new.countries and not new.years and not new.names and not says_more:
+        return _unscoped(latest.interpreted)  # "and in Germany?": the same question, scoped to Germany
     if latest is None or new.years or new.countries:
         return None
     previous = _plain(latest.interpreted)
@@ -194,20 +210,31 @@ def _expand(body: str, new: _Entities, turns: Sequence[Turn], elliptical: bool) 
         if turn.abstained:  # a turn that found nothing says nothing about the subject
             continue
         question = _plain(turn.interpreted)
-        terms = _terms(question, new) + [(t, 0.75) for s in turn.sections[:1] for t in _key_terms(s, new)]
-        if not terms:  # no names: the question's own words say what it was about
-            terms = [(w, 0.5) for w in _content_words(question)]
+        headings = [s for s in turn.sections[:1] if _content(s) - _GENERIC_STEMS]
+        terms = _terms(question, new) + [(t, 0.75) for s in headings for t in _key_terms(s, new)]
+        if not _entities(question).names and not headings:  # its own words say what it was about
+            words = _content_words(_strip_entities(question, _entities(question)) if new else question)
+            terms += [(w, 0.75) for w in words]
         elif elliptical and latest:  # "what about energy?": the rest of the last question still holds
-            terms += [(w, 0.5) for w in _content_words(_strip_entities(question, _entities(question)))]
+            terms += [(w, 0.75) for w in _content_words(_strip_entities(question, _entities(question)))]
+        best: dict[str, float] = {}  # a term the question and a heading both hold counts once
         for term, score in terms:
+            term = _as_cited(term, question, turn.cited) if score == 1.0 and not YEAR.fullmatch(term) else term
             key = " ".join(_stem(w) for w in _words(term))
-            weights[key] = weights.get(key, 0.0) + weight * float(score)
+            best[key] = max(best.get(key, 0.0), weight * score)
             shown.setdefault(key, term)
+        for key, score in best.items():
+            weights[key] = weights.get(key, 0.0) + score
         weight *= RECENCY
         latest = False
     have = _stems(body)
     ranked = [k for k, w in sorted(weights.items(), key=lambda kv: -kv[1]) if w >= MIN_WEIGHT]
-    chosen = [shown[k] for k in ranked if not all(part in have for part in k.split())][:MAX_TERMS]
+    chosen: list[str] = []
+    for key in ranked:
+        if all(part in have for part in key.split()) or any(shown[key].lower() in c.lower() for c in chosen):
+            continue
+        chosen.append(shown[key])
+    chosen = chosen[:MAX_TERMS]
     if not chosen:
         return body
     text, used = _replace_pronoun(body, chosen[0])
@@ -216,6 +243,16 @@ def _expand(body: str, new: _Entities, turns: Sequence[Turn], elliptical: bool) 
         return text
     end = "?" if text.rstrip().endswith("?") else ""
     return f"{text.rstrip(' ?.!')} ({', '.join(rest)}){end}"
+
+
+def _as_cited(term: str, question: str, cited: Sequence[str]) -> str:
+    """`term` with the word after it in `question` when the cited passages hold the two together
+    ('Catapult' in 'How are Catapult centres funded?' -> 'Catapult centres')."""
+    after = re.search(rf"(?<!\w){re.escape(term)}\s+(\w+)", question)
+    if after is None or after.group(1).lower() in _STOP:
+        return term
+    phrase = f"{term} {after.group(1)}"
+    return phrase if any(phrase.lower() in text.lower() for text in cited) else term
 
 
 def _terms(question: str, new: _Entities) -> list[tuple[str, float]]:
@@ -230,7 +267,7 @@ def _key_terms(text: str, new: _Entities) -> list[str]:
     terms: list[str] = []
     if not new.names and not new.countries:
         terms += old.names
-    if not new.years:
+    if not new.years and not new.countries:
         terms += [y for y in old.years if not any(y in n for n in terms)]
     if not new.countries:
         terms += [c for c in _countries_as_written(text) if not any(c in n for n in terms)]
@@ -238,11 +275,15 @@ def _key_terms(text: str, new: _Entities) -> list[str]:
 
 
 def _replace_pronoun(body: str, topic: str) -> tuple[str, bool]:
-    """`body` with its first bare pronoun replaced by `topic` ('When was it adopted?')."""
-    for pattern, form in ((r"\b(?:its|their)\b", f"{topic}'s"), (r"\b(?:it|they|them)\b", topic)):
-        match = re.search(pattern, body, re.IGNORECASE)
-        if match:
-            return body[: match.start()] + form + body[match.end() :], True
+    """`body` with its first bare pronoun replaced by `topic`: 'When was it adopted?' -> 'When was
+    X adopted?', 'What is its budget?' -> 'What is the budget of X?'."""
+    owner = re.search(r"\b(?:its|their)\s+(\w+(?:\s+\w+)?)(?=\s*[?.!,]|\s*$)|\b(?:its|their)\s+(\w+)", body, re.IGNORECASE)
+    if owner:
+        thing = owner.group(1) or owner.group(2)
+        return f"{body[: owner.start()]}the {thing} of {topic}{body[owner.end() :]}", True
+    match = re.search(r"\b(?:it|they|them)\b", body, re.IGNORECASE)
+    if match:
+        return body[: match.start()] + topic + body[match.end() :], True
     return body, False
 
 
@@ -261,8 +302,6 @@ def _entities(text: str) -> _Entities:
 def _names(text: str) -> list[str]:
     """Runs of capitalized words, acronyms and numbers, joined by 'in', 'of', 'for', 'and': 'Made
     in China 2025', 'Plattform Industrie 4.0'; a country alone and a question's first word are not names."""
-    words = [re.sub(r"['’]s$", "", w) for w in _WORD.findall(text)]
-    possessive = {i for i, w in enumerate(_WORD.findall(text)) if re.search(r"['’]s$", w)}
     names: list[str] = []
     run: list[str] = []
 
@@ -270,19 +309,23 @@ def _names(text: str) -> list[str]:
         while run and run[-1].lower() in _CONNECTORS:
             run.pop()
         name = " ".join(run)
-        if run and not (countries_named(name) and len(run) == 1) and not YEAR.fullmatch(name):
+        if run and not (len(run) == 1 and countries_named(name)) and not YEAR.fullmatch(name):
             names.append(name)
         run.clear()
 
-    for i, word in enumerate(words):
-        capital = word[:1].isupper() or (bool(run) and word[:1].isdigit())
-        if capital and not (word.lower() in _NOT_NAME_START and not run):
+    matches = list(_WORD.finditer(text))
+    for i, match in enumerate(matches):
+        word = re.sub(r"['’]s$", "", match.group(0))
+        if run and text[matches[i - 1].end() : match.start()].strip():
+            close()  # punctuation between two words ends a name
+        following = matches[i + 1].group(0) if i + 1 < len(matches) else ""
+        if (word[:1].isupper() or (run and word[:1].isdigit())) and (run or word.lower() not in _NOT_NAME_START):
             run.append(word)
-        elif run and word.lower() in _CONNECTORS and i + 1 < len(words) and words[i + 1][:1].isupper():
+        elif run and word.lower() in _CONNECTORS and following[:1].isupper():
             run.append(word)
         else:
             close()
-        if i in possessive:
+        if word != match.group(0):  # a possessive ends the name: "Germany's High-Tech Strategy"
             close()
     close()
     return names
