@@ -46,6 +46,11 @@ class Answer:
         return self.interpreted_question or self.question
 
     @property
+    def reading_note(self) -> str:
+        """The line every front end shows above an answer whose question the conversation changed, or ""."""
+        return f"Reading this as: {self.interpreted_question}" if self.interpreted_question else ""
+
+    @property
     def text(self) -> str:
         """The answer as plain text with [n] markers; list items on their own lines."""
         if self.abstained:
