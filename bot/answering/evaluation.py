@@ -354,7 +354,8 @@ def format_conversation_report(report: ConversationReport) -> str:
         f"  rewritten           {f['rewrite_hit_at_1']:.3f}   (the ceiling: the standalone rewrites)",
         f"  in context / rewritten {f['follow_up_over_rewrite']:.3f}",
         f"unanswerable follow-ups abstained {f['unanswerable_abstained']:.3f}  "
-        f"(no context {f['unanswerable_abstained_no_context']:.3f}, rewritten {f['unanswerable_abstained_rewrite']:.3f})",
+        f"(no context {f['unanswerable_abstained_no_context']:.3f}, "
+        f"rewritten {f['unanswerable_abstained_rewrite']:.3f})",
         f"standalone turns answered differently because of context: {f['standalone_changed']} "
         f"of {f['standalone_turns']} (their hit: {f['standalone_hit']:.3f})",
     ]

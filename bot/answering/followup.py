@@ -53,7 +53,10 @@ _LEAD = re.compile(
 _PRONOUNS = frozenset({"it", "its", "they", "them", "their", "theirs", "he", "she", "his", "her", "him"})
 _DEMONSTRATIVES = frozenset({"this", "these", "those"})
 _THAT_AFTER = frozenset(
-    "was is are were does did do about of in on for with from by to making make has have had explain describe".split()
+    re.findall(
+        r"\S+",
+        "was is are were does did do about of in on for with from by to making make has have had explain describe",
+    )
 )
 _BACK = re.compile(
     r"\b(?:too|as well|else|instead|the (?:first|second|third|last|latter|former|same|other)|other|"
@@ -62,18 +65,28 @@ _BACK = re.compile(
     re.IGNORECASE,
 )
 _QUESTION_WORDS = frozenset(
-    "what which who whom whose why how when where is are was were do does did can could should would will "
-    "tell me more please about say says said give list show explain describe there any anything".split()
+    re.findall(
+        r"\S+",
+        "what which who whom whose why how when where is are was were do does did can could should would will "
+        "tell me more please about say says said give list show explain describe there any anything",
+    )
 )
 _STOP = frozenset(STOPWORDS) | _QUESTION_WORDS | _PRONOUNS | _DEMONSTRATIVES | {"that", "one", "ones", "i", "meant"}
 _NOT_NAME_START = _QUESTION_WORDS | frozenset(
-    "the a an and no yes sorry thanks ok okay also so but in since after before if has have had may might must "
-    "shall according besides then now any all some as at by for from on to with under over between during".split()
+    re.findall(
+        r"\S+",
+        "the a an and no yes sorry thanks ok okay also so but in since after before if has have had may might "
+        "must shall according besides then now any all some as at by for from on to with under over between "
+        "during",
+    )
 )
 _CONNECTORS = frozenset({"in", "of", "for", "and", "&", "de", "der", "des"})
 _GENERIC = frozenset(
-    "plan report programme program strategy title one policy policies national key overview introduction "
-    "summary background general other".split()
+    re.findall(
+        r"\S+",
+        "plan report programme program strategy title one policy policies national key overview introduction "
+        "summary background general other",
+    )
 )
 _ELLIPTICAL = re.compile(r"\b(?:about|of|same|no|nope|sorry|actually|oops|meant?)\b", re.IGNORECASE)
 
@@ -125,7 +138,7 @@ def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
         return Reading(message)
     lead = _LEAD.match(message)
     body = message[lead.end() :].strip() if lead else message
-    elliptical = bool(lead) and (bool(_ELLIPTICAL.search(lead.group("lead"))) or not _own_words(body) - _GENERIC_STEMS)
+    elliptical = lead is not None and (bool(_ELLIPTICAL.search(lead.group("lead"))) or not _own_words(body) - _GENERIC_STEMS)
     new = _entities(message)
     rewritten = (_substitute(body, new, turns) if elliptical else None) or _expand(body, new, turns, elliptical)
     scope = _country_scope(body, new, elliptical)
@@ -274,10 +287,13 @@ def _key_terms(text: str, new: _Entities) -> list[str]:
     return terms
 
 
+_OWNER = r"\b(?:its|their)\s+(\w+(?:\s+\w+)?)(?=\s*[?.!,]|\s*$)|\b(?:its|their)\s+(\w+)"
+
+
 def _replace_pronoun(body: str, topic: str) -> tuple[str, bool]:
     """`body` with its first bare pronoun replaced by `topic`: 'When was it adopted?' -> 'When was
     X adopted?', 'What is its budget?' -> 'What is the budget of X?'."""
-    owner = re.search(r"\b(?:its|their)\s+(\w+(?:\s+\w+)?)(?=\s*[?.!,]|\s*$)|\b(?:its|their)\s+(\w+)", body, re.IGNORECASE)
+    owner = re.search(_OWNER, body, re.IGNORECASE)
     if owner:
         thing = owner.group(1) or owner.group(2)
         return f"{body[: owner.start()]}the {thing} of {topic}{body[owner.end() :]}", True
@@ -319,9 +335,9 @@ def _names(text: str) -> list[str]:
         if run and text[matches[i - 1].end() : match.start()].strip():
             close()  # punctuation between two words ends a name
         following = matches[i + 1].group(0) if i + 1 < len(matches) else ""
-        if (word[:1].isupper() or (run and word[:1].isdigit())) and (run or word.lower() not in _NOT_NAME_START):
-            run.append(word)
-        elif run and word.lower() in _CONNECTORS and following[:1].isupper():
+        starts = (word[:1].isupper() or (run and word[:1].isdigit())) and (run or word.lower() not in _NOT_NAME_START)
+        joins = run and word.lower() in _CONNECTORS and following[:1].isupper()
+        if starts or joins:
             run.append(word)
         else:
             close()
