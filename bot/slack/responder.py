@@ -124,7 +124,7 @@ class Responder:
 
     def _ask(self, question: str, history: list[Turn]) -> Answer:
         with self._ask_lock:  # one question at a time through the model and the index
-            return self.answerer.ask(question, history=history)
+            return self.answerer.ask(question, history=history) if history else self.answerer.ask(question)
 
     def _turns(self, conversation: ConversationKey | None) -> list[Turn]:
         """The conversation's earlier turns; none when they cannot be read (the question is then read alone)."""
