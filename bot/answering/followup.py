@@ -138,7 +138,9 @@ def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
         return Reading(message)
     lead = _LEAD.match(message)
     body = message[lead.end() :].strip() if lead else message
-    elliptical = lead is not None and (bool(_ELLIPTICAL.search(lead.group("lead"))) or not _own_words(body) - _GENERIC_STEMS)
+    elliptical = lead is not None and (
+        bool(_ELLIPTICAL.search(lead.group("lead"))) or not _own_words(body) - _GENERIC_STEMS
+    )
     new = _entities(message)
     rewritten = (_substitute(body, new, turns) if elliptical else None) or _expand(body, new, turns, elliptical)
     scope = _country_scope(body, new, elliptical)

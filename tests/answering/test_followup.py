@@ -125,6 +125,7 @@ def test_an_unanswered_aside_keeps_the_topic_of_the_turns_before_it() -> None:
 
 
 def test_a_new_topic_ends_the_old_one() -> None:
-    new_topic = Turn("What is Industrie 4.0?", "What is Industrie 4.0?", ("Industrie 4.0 describes ...",), ("Industrie 4.0",))
+    asked = "What is Industrie 4.0?"
+    new_topic = Turn(asked, asked, ("Industrie 4.0 describes ...",), ("Industrie 4.0",))
     reading = read_in_context("Who takes part in it?", [PCAST_2011, new_topic])
     assert "Industrie 4.0" in reading.question and "PCAST" not in reading.question

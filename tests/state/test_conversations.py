@@ -9,7 +9,8 @@ from bot.answering.followup import Turn
 from bot.state.conversations import ConversationKey, ConversationStore, conversation_key
 from bot.state.database import Database, parse_url
 
-FIRST = Turn("What is Germany's High-Tech Strategy?", "What is Germany's High-Tech Strategy?", ("The HTS ...",), ("HTS",))
+HTS = "What is Germany's High-Tech Strategy?"
+FIRST = Turn(HTS, HTS, ("The HTS ...",), ("HTS",))
 SECOND = Turn("When was it adopted?", "When was High-Tech Strategy adopted?", ("first adopted in 2006",), ("HTS",))
 ASIDE = Turn("How do I bake bread?", "How do I bake bread?", abstained=True)
 
