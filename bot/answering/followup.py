@@ -88,6 +88,7 @@ _GENERIC = frozenset(
         "summary background general other",
     )
 )
+_CORRECTION = re.compile(rf"^\s*{_COURTESY}(?:no|nope|sorry|actually|oops|i\s+meant?)\b", re.IGNORECASE)
 _ELLIPTICAL = re.compile(r"\b(?:about|of|same|no|nope|sorry|actually|oops|meant?)\b", re.IGNORECASE)
 
 
@@ -142,7 +143,8 @@ def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
         bool(_ELLIPTICAL.search(lead.group("lead"))) or not _own_words(body) - _GENERIC_STEMS
     )
     new = _entities(message)
-    rewritten = (_substitute(body, new, turns) if elliptical else None) or _expand(body, new, turns, elliptical)
+    shown = message.strip() if lead and not _CORRECTION.match(message) else body  # "What about energy (...)?"
+    rewritten = (_substitute(body, new, turns) if elliptical else None) or _expand(shown, new, turns, elliptical)
     scope = _country_scope(body, new, elliptical)
     if scope and not rewritten.startswith("["):
         rewritten = f"[{scope}] {rewritten}"
