@@ -59,7 +59,8 @@ _THAT_AFTER = frozenset(
     )
 )
 _BACK = re.compile(
-    r"\b(?:too|as well|else|instead|the (?:first|second|third|last|latter|former|same|other)|other|"
+    r"\b(?:(?:too|as well)\s*[?.!]*\s*$|else|instead\b(?!\s+of)|the (?:first|second|third|last|latter|former|same)\b|"
+    r"(?:the\s+)?other\b(?!\s+than)|"
     r"(?:the|that|this|which|another|any|each|there)\s+(?:\w+\s+)?one\b|one\s+(?:for|of|in|about|on|with)\b|"
     r"ones?\s*\?)",
     re.IGNORECASE,
@@ -174,7 +175,7 @@ def depends_on_context(message: str, turns: Sequence[Turn] = ()) -> str:
     for i, word in enumerate(words):
         lower = word.lower()
         pointing = lower in _DEMONSTRATIVES or (lower == "that" and (i == 0 or words[i - 1].lower() in _THAT_AFTER))
-        if (lower in _PRONOUNS or pointing) and not _entities(" ".join(words[:i])):
+        if (lower in _PRONOUNS or pointing) and not _entities(" ".join(words[:i])) and not _said_before(words[:i]):
             return f"{word!r} refers back"
     entities = _entities(message)
     back = _BACK.search(message)
@@ -184,6 +185,15 @@ def depends_on_context(message: str, turns: Sequence[Turn] = ()) -> str:
     if not entities and len(content) <= SHORT and _shares_words(content, turns):
         return "too short to stand alone"
     return ""
+
+
+_SECOND_CLAUSE = re.compile(r"^(.+?)\s+(?:and|,)\s+(?:what|which|who|how|when|where|why|does|did|is|was)\b", re.I)
+
+
+def _said_before(words: list[str]) -> bool:
+    """A pronoun in a second question ('What is the strategic plan and what does it say?') refers to the first."""
+    first = _SECOND_CLAUSE.match(" ".join(words))
+    return first is not None and len(_content(first.group(1))) >= 2
 
 
 def _own_words(body: str) -> set[str]:

@@ -3,8 +3,11 @@ Pure rules: no model, no index (the real answerer's figures are in `policybot ev
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from bot.answering.evaluation import load_eval_set
 from bot.answering.followup import Turn, depends_on_context, read_in_context
 
 PCAST_2011 = Turn(
@@ -37,6 +40,7 @@ PLAN_SKILLS = Turn(
     ("Expand the number of workers who have the skills needed by a growing advanced manufacturing sector.",),
     ("2012 National Strategic Plan for Advanced Manufacturing",),
 )
+ROOT = Path(__file__).resolve().parents[2]
 OFF_TOPIC = Turn("How do I reset my Slack password?", "How do I reset my Slack password?", abstained=True)
 
 
@@ -50,6 +54,8 @@ OFF_TOPIC = Turn("How do I reset my Slack password?", "How do I reset my Slack p
         "And Industrie 4.0, where was it first presented?",
         "thanks! and what's the weather in Boston tomorrow?",
         "Which report argues that an innovation policy is needed?",
+        "What is the national strategic plan and what does it recommend?",
+        "Which report argues for an innovation policy instead of an industrial policy?",
     ],
 )
 def test_a_question_that_stands_alone_is_searched_as_it_is(message: str) -> None:
@@ -129,3 +135,16 @@ def test_a_new_topic_ends_the_old_one() -> None:
     new_topic = Turn(asked, asked, ("Industrie 4.0 describes ...",), ("Industrie 4.0",))
     reading = read_in_context("Who takes part in it?", [PCAST_2011, new_topic])
     assert "Industrie 4.0" in reading.question and "PCAST" not in reading.question
+
+
+def test_no_question_of_the_evaluation_sets_is_read_as_a_follow_up() -> None:
+    """Every question of eval.yaml, eval_extra.yaml and eval_new_user.yaml was written to stand alone:
+    asked mid-conversation, each must be searched exactly as asked."""
+    questions = [
+        case.question
+        for name in ("eval.yaml", "eval_extra.yaml", "eval_new_user.yaml")
+        for case in load_eval_set(ROOT / "tests" / "data" / name)
+    ]
+    assert len(questions) > 90
+    read = {q: read_in_context(q, [HTS, PCAST_2011]).question for q in questions}
+    assert {q: r for q, r in read.items() if r != q} == {}
