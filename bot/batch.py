@@ -71,7 +71,7 @@ def parse_line(number: int, text: str) -> BatchQuestion | BadLine | None:
     """The question on line `number`, why it cannot be asked, or None for a blank or `#` line.
 
     >>> parse_line(3, '{"id": "q1", "question": "What is PCAST?"}')
-    BatchQuestion(line=3, id='q1', question='What is PCAST?', country=None, notice=None)
+    BatchQuestion(line=3, id='q1', question='What is PCAST?', country=None, notice=None, conversation=None)
     >>> parse_line(4, 'What is PCAST?').id
     4
     >>> parse_line(5, '{"question": 7}').error

@@ -168,7 +168,8 @@ def depends_on_context(message: str, turns: Sequence[Turn] = ()) -> str:
     if lead:
         body = message[lead.end() :].strip()
         word = lead.group("lead").strip(" ,.!:").lower()
-        if _ELLIPTICAL.search(word) or not (_entities(body) and len(_own_words(body)) >= 2):
+        asks = bool(_ASKS.match(body)) or len(_own_words(body)) >= 2  # "so, what is Industrie 4.0?"
+        if _ELLIPTICAL.search(word) or not (_entities(body) and asks):
             return f"starts with {word!r}"
         message = body  # "And Industrie 4.0, where was it presented?" may stand on its own
     words = _words(message)
@@ -187,6 +188,7 @@ def depends_on_context(message: str, turns: Sequence[Turn] = ()) -> str:
     return ""
 
 
+_ASKS = re.compile(r"(?:what|which|who|whom|whose|why|how|when|where|is|are|was|were|does|did|do|can)\b", re.I)
 _SECOND_CLAUSE = re.compile(r"^(.+?)\s+(?:and|,)\s+(?:what|which|who|how|when|where|why|does|did|is|was)\b", re.I)
 
 

@@ -55,6 +55,7 @@ OFF_TOPIC = Turn("How do I reset my Slack password?", "How do I reset my Slack p
         "thanks! and what's the weather in Boston tomorrow?",
         "Which report argues that an innovation policy is needed?",
         "What is the national strategic plan and what does it recommend?",
+        "So, what is Industrie 4.0?",
         "Which report argues for an innovation policy instead of an industrial policy?",
     ],
 )
