@@ -45,6 +45,7 @@ class Bench:
 
 SUITE = (
     Bench("latency.py", quick=("--rounds", "1")),
+    Bench("followup.py", quick=("--rounds", "1", "--conversations", "3")),
     Bench("cold_start.py", quick=("--runs", "1")),
     Bench("throughput.py", quick=("--docs", "2", "--rounds", "1")),
     Bench("onnx_backends.py", quick=("--rounds", "1", "--limit", "20")),

@@ -1,8 +1,10 @@
 """`policybot ask --batch`: answer a file of questions, one a line, with one answerer.
 
-A line is a plain question, or a JSON object `{"id": ..., "question": ..., "country": ...}`
-(it starts with `{`). Blank lines and lines starting with `#` are skipped. A bad line is
-reported by its number and the others are still answered.
+A line is a plain question, or a JSON object `{"id": ..., "question": ..., "country": ...,
+"conversation": ...}` (it starts with `{`). Lines with the same "conversation" are one
+conversation, in file order: a follow-up is read in the context of the lines before it. Blank
+lines and lines starting with `#` are skipped. A bad line is reported by its number and the
+others are still answered.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from dataclasses import dataclass
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer, decode_question
+from bot.answering.followup import Turn, turn_of
 from bot.errors import BatchInputError, QuestionError
 from bot.render.terminal import render_text
 
-KEYS = ("id", "question", "country")
+KEYS = ("id", "question", "country", "conversation")
 
 Write = Callable[[str], None]
 
@@ -30,6 +33,7 @@ class BatchQuestion:
     question: str
     country: str | None = None
     notice: str | None = None  # bytes that were not UTF-8 were replaced
+    conversation: str | None = None  # lines with the same id are one conversation
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,7 @@ def parse_line(number: int, text: str) -> BatchQuestion | BadLine | None:
     """The question on line `number`, why it cannot be asked, or None for a blank or `#` line.
 
     >>> parse_line(3, '{"id": "q1", "question": "What is PCAST?"}')
-    BatchQuestion(line=3, id='q1', question='What is PCAST?', country=None, notice=None)
+    BatchQuestion(line=3, id='q1', question='What is PCAST?', country=None, notice=None, conversation=None)
     >>> parse_line(4, 'What is PCAST?').id
     4
     >>> parse_line(5, '{"question": 7}').error
@@ -98,9 +102,13 @@ def parse_line(number: int, text: str) -> BatchQuestion | BadLine | None:
         return BadLine(number, ident, "the question is empty")
     if country is not None and not isinstance(country, str):
         return BadLine(number, ident, '"country" must be a string')
+    conversation = item.get("conversation")
+    if conversation is not None and (isinstance(conversation, bool) or not isinstance(conversation, str | int)):
+        return BadLine(number, ident, '"conversation" must be a string or an integer')
     question, escaped = decode_question(question)
     country = country if country is None else decode_question(country)[0]
-    return BatchQuestion(number, ident, question, country, notice or escaped)
+    thread = None if conversation is None else decode_question(str(conversation))[0]
+    return BatchQuestion(number, ident, question, country, notice or escaped, thread)
 
 
 def answer_lines(
@@ -119,6 +127,7 @@ def answer_lines(
     gets "line N: ..." for every bad line and every notice. A line's "country" overrides `country`.
     """
     answered, failed = 0, []
+    conversations: dict[str, list[Turn]] = {}
     for number, text in enumerate(lines, start=1):
         item = parse_line(number, text)
         if item is None:
@@ -126,10 +135,13 @@ def answer_lines(
         if isinstance(item, BatchQuestion):
             if item.notice:
                 err(f"line {number}: {item.notice}")
+            turns = conversations.setdefault(item.conversation, []) if item.conversation is not None else []
             try:
-                answer = answerer.ask(item.question, k=k, country=item.country or country)
+                answer = answerer.ask(item.question, k=k, country=item.country or country, history=turns)
             except QuestionError as exc:  # over-long
                 item = BadLine(number, item.id, str(exc))
+            else:
+                turns.append(turn_of(answer))
         if isinstance(item, BadLine):
             failed.append(number)
             err(f"line {number}: {item.error}")
@@ -144,6 +156,8 @@ def answer_lines(
 def _format(item: BatchQuestion, answer: Answer, as_json: bool, first: bool) -> str:
     """A JSON line of the answer with the line's id and number, or a header and the answer as text."""
     if as_json:
-        extra = {"notice": item.notice} if item.notice else {}
+        extra: dict[str, object] = {"notice": item.notice} if item.notice else {}
+        if item.conversation is not None:
+            extra["conversation"] = item.conversation
         return json.dumps({"id": item.id, "line": item.line, **answer.to_dict(), **extra}, ensure_ascii=False)
     return ("" if first else "\n") + f"== {item.id}: {item.question}\n{render_text(answer)}"

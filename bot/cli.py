@@ -15,6 +15,8 @@ from embeddings.errors import PolicyBotError
 
 log = logging.getLogger("policybot")
 
+CONVERSATIONS = Path("tests/data/conversations.yaml")  # relative to config.yaml's folder
+
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the console script; returns the exit status."""
@@ -65,7 +67,8 @@ def _parser() -> argparse.ArgumentParser:
         "--batch",
         metavar="FILE",
         help="answer each line of FILE ('-' = standard input), one answer a line (JSON Lines with --json): "
-        'a question, or {"id": ..., "question": ..., "country": ...}; a plain line\'s id is its line number; '
+        'a question, or {"id": ..., "question": ..., "country": ..., "conversation": ...} (same conversation = '
+        "follow-ups read in context, in file order); a plain line's id is its line number; "
         "blank and # lines are skipped; bad lines are reported by number (exit 1), the rest answered",
     )
     p.add_argument("-k", type=int, help="passages to retrieve (default: retrieval.top_k)")
@@ -81,6 +84,14 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score retrieval and abstention on the evaluation set")
     p.add_argument("--set", type=Path, help="evaluation YAML (default: eval_set in config.yaml)")
     p.add_argument("--sweep", action="store_true", help="also show abstention across thresholds")
+    p.add_argument(
+        "--conversations",
+        nargs="?",
+        type=Path,
+        const=CONVERSATIONS,
+        metavar="FILE",
+        help=f"score follow-up questions read in context instead (default FILE: {CONVERSATIONS})",
+    )
     p.add_argument("--json", action="store_true", help="print the figures as JSON")
     _mode_flag(p)
     p.set_defaults(handler=cmd_eval)
@@ -301,6 +312,8 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.answering.evaluation import evaluate, format_report, load_eval_set
     from bot.wiring import build_answerer
 
+    if args.conversations is not None:
+        return _eval_conversations(args, settings)
     path = args.set or settings.eval_set
     if path is None:
         print("policybot: no evaluation set: set eval_set in config.yaml or pass --set FILE", file=sys.stderr)
@@ -326,6 +339,21 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     else:
         sweep = [round(0.05 * i, 2) for i in range(1, 20)] if args.sweep else None
         print(format_report(report, threshold, sweep))
+    return 0
+
+
+def _eval_conversations(args: argparse.Namespace, settings: Settings) -> int:
+    """`eval --conversations`: follow-ups in context, alone and rewritten; abstention; standalone turns kept."""
+    from bot.answering.evaluation import evaluate_conversations, format_conversation_report, load_conversations
+    from bot.wiring import build_answerer
+
+    path: Path = args.conversations
+    if not path.is_absolute():
+        base = settings.config_path.resolve().parent if settings.config_path else Path.cwd()
+        path = path if path.is_file() else base / path
+    conversations = load_conversations(path)
+    report = evaluate_conversations(build_answerer(settings), conversations)
+    print(json.dumps(report.figures(), indent=2) if args.json else format_conversation_report(report))
     return 0
 
 

@@ -89,6 +89,13 @@ class SlackConfig(_Strict):
     changes_channel: str = Field(
         "", description="channel ID where each newly published index's change digest is posted"
     )
+    dm_idle_minutes: float = Field(
+        30.0,
+        ge=0.0,
+        le=10080.0,
+        description="a direct message outside a thread continues the DM's conversation unless this many "
+        "minutes passed since its last turn; 0 = each such DM stands alone",
+    )
 
     @field_validator("http_host")
     @classmethod

@@ -9,11 +9,15 @@ from typing import BinaryIO, TextIO
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer, decode_question
+from bot.answering.followup import Turn, turn_of
 from bot.errors import QuestionError
 from bot.render.terminal import render_sources, render_text
 
-HELP = """Type a question and press Enter. Commands:
+HELP = """Type a question and press Enter; a follow-up ("and the 2012 one?") is read in the context
+of this conversation. Commands:
   :sources   show the full passages behind the last answer
+  :history   show this conversation's questions and how each was read
+  :new       start a new conversation
   :help      this help
   :quit      leave (Ctrl-D works too)"""
 
@@ -22,9 +26,11 @@ Write = Callable[[str], None]
 
 
 def run_repl(answerer: Answerer, read_line: ReadLine, write: Write) -> None:
-    """Read questions until :quit or end of input; errors in one question never end the loop."""
+    """Read questions until :quit or end of input; errors in one question never end the loop.
+    The session is one conversation (`:new` starts another)."""
     write("PolicyBot: ask about manufacturing and innovation policy. :help for commands.")
     last: Answer | None = None
+    turns: list[Turn] = []
     while True:
         try:
             line = read_line("policybot> ").strip()
@@ -37,6 +43,11 @@ def run_repl(answerer: Answerer, read_line: ReadLine, write: Write) -> None:
             return
         if line in (":help", ":h", "?"):
             write(HELP)
+        elif line in (":new", ":n"):
+            turns.clear()
+            write("New conversation: the next question is read on its own.")
+        elif line in (":history", ":hi"):
+            write(format_history(turns))
         elif line in (":sources", ":s"):
             write(render_sources(last) if last else "Ask a question first; :sources shows the passages behind it.")
         elif line.startswith(":"):
@@ -46,12 +57,25 @@ def run_repl(answerer: Answerer, read_line: ReadLine, write: Write) -> None:
             if notice:
                 write(notice)
             try:
-                last = answerer.ask(line)
+                last = answerer.ask(line, history=turns)
             except QuestionError as exc:
                 write(str(exc))
                 continue
+            turns.append(turn_of(last))
             write(render_text(last))
         write("")
+
+
+def format_history(turns: list[Turn]) -> str:
+    """The conversation so far: each question, and how it was read when context changed it."""
+    if not turns:
+        return "No questions yet in this conversation."
+    lines = []
+    for number, turn in enumerate(turns, start=1):
+        lines.append(f"{number}. {turn.question}" + ("  (not answered)" if turn.abstained else ""))
+        if turn.interpreted != turn.question:
+            lines.append(f"   read as: {turn.interpreted}")
+    return "\n".join(lines)
 
 
 def terminal_reader(history_file: Path) -> ReadLine:

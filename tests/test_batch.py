@@ -192,3 +192,31 @@ def test_a_pipe_reader_gets_each_answer_before_the_next_question_is_sent(
     finally:
         process.kill()
         process.wait()
+
+
+def test_a_lines_conversation_is_read_and_checked() -> None:
+    item = parse_line(1, line(id="q", conversation="thread-1", question="And the 2012 one?"))
+    assert not isinstance(item, BadLine) and item is not None and item.conversation == "thread-1"
+    assert parse_line(2, line(conversation=7, question="What is PCAST?")).conversation == "7"  # type: ignore[union-attr]
+    bad = parse_line(3, line(conversation=["a"], question="What is PCAST?"))
+    assert isinstance(bad, BadLine) and bad.error == '"conversation" must be a string or an integer'
+
+
+@pytest.mark.slow
+def test_lines_of_one_conversation_are_read_in_its_context_and_others_alone(
+    config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    batch = questions_file(
+        tmp_path,
+        line(id=1, conversation="a", question="What did the 2011 PCAST report recommend?"),
+        line(id=2, conversation="b", question="What is PCAST?"),
+        line(id=3, conversation="a", question="And the 2012 one?"),
+        line(id=4, question="And the 2012 one?"),
+    )
+    status, out, _ = ask(config, capsys, "--batch", batch, "--json")
+    records = {r["id"]: r for r in map(json.loads, out.splitlines())}
+    assert status == 0
+    assert records[3]["interpreted_question"] == "What did the 2012 PCAST report recommend?"
+    assert records[3]["conversation"] == "a"
+    assert records[4]["interpreted_question"] == "And the 2012 one?" and "conversation" not in records[4]
+    assert records[2]["interpreted_question"] == "What is PCAST?"

@@ -28,6 +28,12 @@ def test_reembed_bench_reports_a_speed_up() -> None:
     assert "reproduce: .venv/bin/python bench/reembed.py --docs 3" in out
 
 
+def test_followup_bench_reports_what_reading_a_follow_up_adds() -> None:
+    out = run("followup.py", "--rounds", "1", "--conversations", "2")
+    assert "| reading the follow-up (rules only) |" in out and "| added by reading (paired difference) |" in out
+    assert "reproduce: .venv/bin/python bench/followup.py --rounds 1 --conversations 2" in out
+
+
 def test_throughput_bench_compares_pipeline_and_raw_encode() -> None:
     out = run("throughput.py", "--docs", "2", "--rounds", "1")
     assert "raw SentenceTransformer.encode:" in out and "pipeline / raw:" in out

@@ -269,3 +269,15 @@ def test_each_skipped_document_is_reported_once(knowledge_copy: Path, tmp_path: 
         )
         assert run.returncode == 0, run.stderr
         assert run.stderr.count("broken.md: is not UTF-8 text") == 1
+
+
+@pytest.mark.slow
+def test_the_repl_session_is_one_conversation_until_new(answerer: Answerer) -> None:
+    transcript = repl_transcript(
+        answerer,
+        ["What did the 2011 PCAST report recommend?", "And the 2012 one?", ":history", ":new", "And the 2012 one?"],
+    )
+    assert transcript.count("Reading this as: What did the 2012 PCAST report recommend?") == 1
+    assert "2. And the 2012 one?\n   read as: What did the 2012 PCAST report recommend?" in transcript
+    assert "New conversation" in transcript
+    assert transcript.rstrip().endswith("policybot> And the 2012 one?") is False  # it was answered, alone

@@ -38,6 +38,17 @@ class Answer:
     reason: str = ""
     index_version: str = ""
     answerability: float = 0.0  # the learned chance that the knowledge base answers the question
+    interpreted_question: str = ""  # the question searched, when the conversation changed it ("" = as asked)
+
+    @property
+    def read_as(self) -> str:
+        """The question as it was searched: its rewrite in context, else the question itself."""
+        return self.interpreted_question or self.question
+
+    @property
+    def reading_note(self) -> str:
+        """The line every front end shows above an answer whose question the conversation changed, or ""."""
+        return f"Reading this as: {self.interpreted_question}" if self.interpreted_question else ""
 
     @property
     def text(self) -> str:
@@ -57,6 +68,7 @@ class Answer:
         """A JSON-ready form for `ask --json` and logs."""
         return {
             "question": self.question,
+            "interpreted_question": self.read_as,
             "answer": self.text,
             "abstained": self.abstained,
             "reason": self.reason,

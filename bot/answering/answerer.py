@@ -7,7 +7,8 @@ passage, so the bot never states anything its sources do not say.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -15,6 +16,7 @@ from bot.answering.abstention import abstention_reason
 from bot.answering.answer import Answer, Citation
 from bot.answering.countries import match_country, split_scope, without_country_words
 from bot.answering.features import question_row, sentence_rows
+from bot.answering.followup import Turn, read_in_context
 from bot.answering.quotes import RankedSentences, pick_quotes
 from bot.answering.scoring import Scores, load_scores
 from bot.config import AnswerConfig, Settings
@@ -53,14 +55,25 @@ class Answerer:
         """The learned scores: those given, else the fitted ones shipped in the package."""
         return self._scores or load_scores()
 
-    def ask(self, question: str, k: int | None = None, country: str | None = None) -> Answer:
+    def ask(
+        self, question: str, k: int | None = None, country: str | None = None, history: Sequence[Turn] = ()
+    ) -> Answer:
         """Answer `question` with verbatim quotes and citations, or abstain with the nearest sources.
 
         `country` (or a "[Germany] ..." prefix on the question) limits the sources to documents
-        about that country.
+        about that country. `history` holds the earlier turns of the conversation: a question that
+        depends on them is searched as rewritten in their context (`Answer.interpreted_question`);
+        one that stands alone is answered exactly as it would be without them.
         """
         prefixed, question = split_scope(decode_question(question)[0])  # a Slack "\ud800" too
         question = check_question(question, self.settings.max_question_chars)
+        reading = read_in_context(question, history)
+        if reading.in_context:  # answered as the rewrite would be alone, so a user can ask it again
+            answer = self.ask(reading.question, k, country)
+            return replace(answer, question=question, interpreted_question=reading.question)
+        return self._answer(question, k, country, prefixed)
+
+    def _answer(self, question: str, k: int | None, country: str | None, prefixed: str | None) -> Answer:
         index = self.retriever.index  # one version for the whole answer, even if a reload swaps it
         wanted = country or prefixed
         scope = match_country(wanted, index.countries()) if wanted else None

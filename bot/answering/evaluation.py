@@ -9,6 +9,7 @@ import yaml
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
+from bot.answering.followup import Turn, turn_of
 from embeddings.errors import PolicyBotError
 
 UNANSWERABLE_KINDS = ("off-topic", "near-miss")
@@ -39,9 +40,7 @@ class CaseResult:
 
     @property
     def hit(self) -> bool:
-        if self.case.expect is None or self.answer.abstained or not self.answer.citations:
-            return False
-        return self.case.expect.lower() in self.answer.citations[0].passage.text.lower()
+        return first_source_holds(self.case.expect, self.answer)
 
     @property
     def quoted(self) -> bool:
@@ -193,4 +192,187 @@ def format_report(report: EvalReport, threshold: float, sweep: list[float] | Non
             lines.append(
                 f"  [{what}] {r.case.question}  (best {r.best_score:.2f}, answerability {r.answerability:.2f})"
             )
+    return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """A turn of an evaluation conversation: the case as asked, and its standalone rewrite when it is a follow-up."""
+
+    case: EvalCase
+    rewrite: str | None = None
+    type: str = ""
+
+    @property
+    def follow_up(self) -> bool:
+        return self.rewrite is not None
+
+
+@dataclass(frozen=True)
+class ConversationCase:
+    id: str
+    turns: tuple[ConversationTurn, ...]
+
+
+@dataclass
+class TurnResult:
+    """One turn answered in its conversation, alone (the floor) and, for a follow-up, as its rewrite (the ceiling)."""
+
+    conversation: str
+    position: int
+    turn: ConversationTurn
+    in_context: Answer
+    alone: Answer
+    rewritten: Answer | None
+
+    def holds(self, answer: Answer | None) -> bool:
+        """A right outcome: the first source holds the expected phrase, or an unanswerable turn abstained."""
+        if answer is None:
+            return False
+        if not self.turn.case.answerable:
+            return answer.abstained
+        return first_source_holds(self.turn.case.expect, answer)
+
+    @property
+    def changed(self) -> bool:
+        """A standalone turn answered otherwise than alone: another reading, answer or source."""
+        a, b = self.in_context, self.alone
+        keys = [c.passage.key for c in a.citations], [c.passage.key for c in b.citations]
+        return a.read_as != b.question or a.text != b.text or keys[0] != keys[1]
+
+
+@dataclass
+class ConversationReport:
+    results: list[TurnResult] = field(default_factory=list)
+
+    def follow_ups(self, answerable: bool) -> list[TurnResult]:
+        return [r for r in self.results if r.turn.follow_up and r.turn.case.answerable == answerable]
+
+    @property
+    def standalone(self) -> list[TurnResult]:
+        """Standalone turns with earlier turns before them (a first turn has no context to change it)."""
+        return [r for r in self.results if not r.turn.follow_up and r.position > 1]
+
+    def rate(self, which: str, answerable: bool = True) -> float:
+        """hit@1 (answerable follow-ups) or abstention (unanswerable ones) of the turns in context,
+        alone or rewritten."""
+        turns = self.follow_ups(answerable)
+        return _ratio(sum(r.holds(getattr(r, which)) for r in turns), len(turns))
+
+    def changed(self) -> list[TurnResult]:
+        return [r for r in self.standalone if r.changed]
+
+    def figures(self) -> dict[str, float | int]:
+        ceiling = self.rate("rewritten")
+        followup = self.rate("in_context")
+        return {
+            "conversations": len({r.conversation for r in self.results}),
+            "follow_ups_answerable": len(self.follow_ups(True)),
+            "follow_ups_unanswerable": len(self.follow_ups(False)),
+            "standalone_turns": len(self.standalone),
+            "follow_up_hit_at_1": followup,
+            "no_context_hit_at_1": self.rate("alone"),
+            "rewrite_hit_at_1": ceiling,
+            "follow_up_over_rewrite": _ratio(followup, ceiling),
+            "unanswerable_abstained": self.rate("in_context", False),
+            "unanswerable_abstained_no_context": self.rate("alone", False),
+            "unanswerable_abstained_rewrite": self.rate("rewritten", False),
+            "standalone_changed": len(self.changed()),
+            "standalone_hit": _ratio(sum(r.holds(r.in_context) for r in self.standalone), len(self.standalone)),
+        }
+
+
+def first_source_holds(expect: str | None, answer: Answer) -> bool:
+    """hit@1: the answer's first cited passage holds the expected phrase (case-insensitive)."""
+    if expect is None or answer.abstained or not answer.citations:
+        return False
+    return expect.lower() in answer.citations[0].passage.text.lower()
+
+
+def load_conversations(path: Path) -> list[ConversationCase]:
+    """Read the conversations YAML; a malformed turn is reported by file, conversation and position."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError, yaml.YAMLError) as exc:
+        raise PolicyBotError(f"{path}: cannot read the conversations ({exc})") from exc
+    if not isinstance(raw, dict) or not isinstance(raw.get("conversations"), list):
+        raise PolicyBotError(f"{path}: expected a 'conversations:' list")
+    out: list[ConversationCase] = []
+    for n, item in enumerate(raw["conversations"], start=1):
+        if not isinstance(item, dict) or not isinstance(item.get("turns"), list) or not item["turns"]:
+            raise PolicyBotError(f"{path}: conversation #{n} needs 'turns'")
+        ident = str(item.get("id", n))
+        turns = []
+        for i, turn in enumerate(item["turns"], start=1):
+            where = f"{path}: conversation {ident} turn {i}"
+            if not isinstance(turn, dict) or not str(turn.get("question", "")).strip():
+                raise PolicyBotError(f"{where}: needs a 'question'")
+            expect, kind = turn.get("expect"), turn.get("kind")
+            if (expect is None) == (kind is None):
+                raise PolicyBotError(f"{where}: needs an 'expect' phrase or an unanswerable 'kind', not both")
+            if kind is not None and kind not in UNANSWERABLE_KINDS:
+                raise PolicyBotError(f"{where}: kind must be one of {', '.join(UNANSWERABLE_KINDS)}, got {kind!r}")
+            rewrite = turn.get("rewrite")
+            if i == 1 and rewrite is not None:
+                raise PolicyBotError(f"{where}: a first turn has nothing to follow; drop its 'rewrite'")
+            case = EvalCase(str(turn["question"]), None if expect is None else str(expect), kind or "answerable")
+            case = EvalCase(case.question, case.expect, case.kind, bool(turn.get("list")))
+            turns.append(ConversationTurn(case, None if rewrite is None else str(rewrite), str(turn.get("type", ""))))
+        out.append(ConversationCase(ident, tuple(turns)))
+    return out
+
+
+def evaluate_conversations(answerer: Answerer, conversations: list[ConversationCase]) -> ConversationReport:
+    """Ask every turn in its conversation, alone, and (follow-ups) as its standalone rewrite."""
+    report = ConversationReport()
+    for conversation in conversations:
+        history: list[Turn] = []
+        for position, turn in enumerate(conversation.turns, start=1):
+            in_context = answerer.ask(turn.case.question, history=history)
+            history.append(turn_of(in_context))
+            report.results.append(
+                TurnResult(
+                    conversation.id,
+                    position,
+                    turn,
+                    in_context,
+                    answerer.ask(turn.case.question),
+                    answerer.ask(turn.rewrite) if turn.rewrite else None,
+                )
+            )
+    return report
+
+
+def format_conversation_report(report: ConversationReport) -> str:
+    """The conversation figures as text, then the turns that went wrong."""
+    f = report.figures()
+    lines = [
+        f"conversations: {f['conversations']}; follow-ups: {f['follow_ups_answerable']} answerable, "
+        f"{f['follow_ups_unanswerable']} unanswerable; standalone turns mid-conversation: {f['standalone_turns']}",
+        f"follow-up hit@1       {f['follow_up_hit_at_1']:.3f}   (read in context)",
+        f"  with no context     {f['no_context_hit_at_1']:.3f}   (the floor: asked as if alone)",
+        f"  rewritten           {f['rewrite_hit_at_1']:.3f}   (the ceiling: the standalone rewrites)",
+        f"  in context / rewritten {f['follow_up_over_rewrite']:.3f}",
+        f"unanswerable follow-ups abstained {f['unanswerable_abstained']:.3f}  "
+        f"(no context {f['unanswerable_abstained_no_context']:.3f}, "
+        f"rewritten {f['unanswerable_abstained_rewrite']:.3f})",
+        f"standalone turns answered differently because of context: {f['standalone_changed']} "
+        f"of {f['standalone_turns']} (their hit: {f['standalone_hit']:.3f})",
+    ]
+    by_type: dict[str, list[TurnResult]] = {}
+    for r in report.results:
+        if r.turn.follow_up:
+            by_type.setdefault(r.turn.type or "other", []).append(r)
+    if by_type:
+        lines += ["", "follow-ups by type (right in context / rewritten / alone):"]
+        for kind, rs in sorted(by_type.items()):
+            counts = [sum(r.holds(getattr(r, w)) for r in rs) for w in ("in_context", "rewritten", "alone")]
+            lines.append(f"  {kind:<14} {counts[0]:>2} / {counts[1]:>2} / {counts[2]:>2} of {len(rs)}")
+    wrong = [r for r in report.results if r.turn.follow_up and not r.holds(r.in_context)] + report.changed()
+    if wrong:
+        lines += ["", "turns that went wrong:"]
+        for r in wrong:
+            what = "changed" if not r.turn.follow_up else ("answered" if not r.turn.case.answerable else "missed")
+            lines.append(f"  [{what}] {r.conversation} #{r.position}: {r.turn.case.question}")
+            lines.append(f"      read as: {r.in_context.read_as}")
     return "\n".join(lines)

@@ -18,6 +18,8 @@ def render_text(answer: Answer, width: int = WIDTH) -> str:
     else:
         body = [f"- {p.text}" if p.bullet else p.text for p in paragraphs(answer.quotes)] or [""]
     lines = [line for paragraph in body for line in _wrap(paragraph, width)]
+    if answer.reading_note:  # one line, however long: it is the question a user may want to correct
+        lines.insert(0, answer.reading_note)
     lines.append("")
     lines.append("Nearest sources:" if answer.abstained else "Sources:")
     lines.extend(_source_entry(group) for group in group_by_source(answer.citations))

@@ -48,6 +48,8 @@ def answer_blocks(
     blocks: list[Block] = []
     if asked_by is not None:
         blocks.append(_context(f"<@{escape(asked_by)}> asked: {escape(answer.question)}"))
+    if answer.reading_note:  # a follow-up read in the thread's context: shown, so a wrong guess can be corrected
+        blocks.append(_context(escape(answer.reading_note)))
     blocks.append(_section(answer_mrkdwn(answer, max_chars)))
     heading = "*Nearest sources*" if answer.abstained else "*Sources*"
     for text in _pack([heading, *source_lines(answer)]):

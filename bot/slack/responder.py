@@ -12,11 +12,13 @@ from slack_sdk.errors import SlackApiError
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
+from bot.answering.followup import Turn, turn_of
 from bot.config import SlackConfig
 from bot.errors import QuestionError
 from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
+from bot.state.conversations import ConversationKey, ConversationStore, conversation_key
 from bot.state.feedback import FeedbackStore, new_answer_id
 
 log = logging.getLogger(__name__)
@@ -41,7 +43,12 @@ class Responder:
     config: SlackConfig
     once: Once = field(default_factory=Once)  # keeps each event to one answer; `Once.kept_in(db)` across replicas
     working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
+    conversations: ConversationStore | None = None  # default: the turns in the feedback store's database
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self) -> None:
+        if self.conversations is None:
+            self.conversations = ConversationStore(self.store.db, self.config.dm_idle_minutes * 60)
 
     def allowed(self, channel: str) -> bool:
         """Direct messages always; channels when `slack.allowed_channels` is empty or lists them."""
@@ -56,20 +63,23 @@ class Responder:
         message_ts: str | None,
         asked_by: str | None = None,
         shareable: bool = False,
+        conversation: ConversationKey | None = None,
     ) -> Reply:
         """The reply to `question`: an answer with buttons, a hint for a bad question, or an apology.
+        In a `conversation` (a thread, a DM) a follow-up is read in the context of its earlier turns.
 
         Never raises: errors are logged and become a short apology, without their details.
         """
         if not question.strip():
             return Reply(EMPTY_QUESTION.replace("_", ""), notice_blocks(EMPTY_QUESTION))
         try:
-            answer = self._ask(question)
+            answer = self._ask(question, self._turns(conversation))
         except QuestionError as exc:
             return Reply(str(exc), notice_blocks(escape(str(exc))))
         except Exception:
             log.exception("answering failed in channel %s", channel)
             return Reply(APOLOGY, notice_blocks(APOLOGY))
+        self._remember(conversation, turn_of(answer))
         answer_id = new_answer_id()
         blocks = answer_blocks(answer, self.config.max_answer_chars, answer_id, asked_by, shareable)
         try:
@@ -102,7 +112,8 @@ class Responder:
         else:
             timer.start()
         try:
-            reply = self.reply(question, user, channel, thread_ts, message_ts)
+            conversation = conversation_key(channel, thread_ts)
+            reply = self.reply(question, user, channel, thread_ts, message_ts, conversation=conversation)
             self._post(client, channel, thread_ts, reply)
         finally:
             timer.cancel()
@@ -111,9 +122,27 @@ class Responder:
             if state["reacted"]:
                 self._react(client, "reactions_remove", channel, message_ts)
 
-    def _ask(self, question: str) -> Answer:
+    def _ask(self, question: str, history: list[Turn]) -> Answer:
         with self._ask_lock:  # one question at a time through the model and the index
-            return self.answerer.ask(question)
+            return self.answerer.ask(question, history=history) if history else self.answerer.ask(question)
+
+    def _turns(self, conversation: ConversationKey | None) -> list[Turn]:
+        """The conversation's earlier turns; none when they cannot be read (the question is then read alone)."""
+        if conversation is None or self.conversations is None:
+            return []
+        try:
+            return self.conversations.turns(conversation)
+        except Exception:
+            log.exception("cannot read the conversation in %s; the question is read alone", conversation.channel)
+            return []
+
+    def _remember(self, conversation: ConversationKey | None, turn: Turn) -> None:
+        if conversation is None or self.conversations is None:
+            return
+        try:
+            self.conversations.add(conversation, turn)
+        except Exception:  # the answer is still worth posting
+            log.exception("could not store the conversation turn in channel %s", conversation.channel)
 
     def _post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
         try:

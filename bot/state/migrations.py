@@ -56,6 +56,18 @@ CREATE INDEX claims_expires ON claims (expires);
 CREATE TABLE shared_values (name TEXT PRIMARY KEY, value TEXT NOT NULL, updated TEXT NOT NULL)
 """,
     ),
+    (
+        3,
+        "conversations: the turns of each Slack thread and direct message",
+        """
+CREATE TABLE conversation_turns (
+    id {serial}, channel TEXT NOT NULL, thread_ts TEXT NOT NULL, created DOUBLE PRECISION NOT NULL,
+    question TEXT NOT NULL, interpreted TEXT NOT NULL, sections TEXT NOT NULL, cited TEXT NOT NULL,
+    abstained INTEGER NOT NULL
+);
+CREATE INDEX conversation_turns_thread ON conversation_turns (channel, thread_ts, id)
+""",
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

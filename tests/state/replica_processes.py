@@ -160,8 +160,8 @@ def answer_id(post: Call) -> str:
 
 
 def answer_text(post: Call) -> str:
-    """The answer's own text, as the first block shows it."""
-    return str(post.body["blocks"][0]["text"]["text"])
+    """The answer's own text, as the first section shows it (after a "Reading this as" line, if any)."""
+    return str(next(b for b in post.body["blocks"] if b["type"] == "section")["text"]["text"])
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, what: str) -> None:

@@ -23,7 +23,7 @@ from embeddings.index.build import build_index
 from embeddings.index.versions import current_version_name
 from tests.conftest import KNOWLEDGE
 from tests.postgres_fixtures import PASSWORD, PostgresServer
-from tests.slack.fakeslack import FakeSlack, dm_event
+from tests.slack.fakeslack import FakeSlack, app_mention_event, dm_event, thread_message_event
 from tests.state.replica_processes import (
     PILLARS,
     Deployment,
@@ -169,6 +169,29 @@ def test_a_restarted_replica_serves_the_published_version_and_takes_votes_at_onc
     assert "three pillars" in answer_text(post)
     assert replicas.click(replicas.a, HELPFUL_BUTTON, answer_id(post), "U4", "vote-a")["text"].startswith("Thanks")
     wait_until(lambda: replicas.votes_by("U4") == [HELPFUL], 15, "the vote clicked on the restarted a is missing")
+
+
+def _reading(post: Any) -> str | None:
+    notes = [e["text"] for b in post.body["blocks"] if b["type"] == "context" for e in b["elements"]]
+    return next((n for n in notes if n.startswith("Reading this as: ")), None)
+
+
+def test_a_thread_is_one_conversation_on_either_replica_and_after_a_restart(replicas: Deployment) -> None:
+    fake, thread = replicas.fake, "1800.000100"
+
+    def ask(replica: Replica, event: dict[str, Any]) -> Any:
+        posted = len(fake.calls_to("chat.postMessage"))
+        assert post_event(replica.url, event) == 200
+        return fake.wait_for_call("chat.postMessage", count=posted + 1, timeout=20)[-1]
+
+    first = ask(replicas.a, app_mention_event("<@UBOT> What did the 2011 PCAST report recommend?", ts=thread))
+    assert _reading(first) is None and "Advanced Manufacturing Initiative" in answer_text(first)
+    second = ask(replicas.b, thread_message_event("And the 2012 one?", thread_ts=thread))
+    assert _reading(second) == "Reading this as: What did the 2012 PCAST report recommend?"
+    replicas.b.kill()
+    replicas.b.start()  # a restarted replica remembers nothing itself: the thread is in the database
+    third = ask(replicas.b, thread_message_event("Who commissioned them?", thread_ts=thread))
+    assert str(_reading(third)).startswith("Reading this as: Who commissioned PCAST")  # the topic of turns 1 and 2
 
 
 def test_replicas_name_the_database_they_lost_without_its_password(replicas: Deployment) -> None:
