@@ -15,11 +15,12 @@ from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.slack.listeners import register
 from bot.slack.responder import Responder
+from bot.slack.work import Work
 from bot.state.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
-WORKERS = 8  # questions answered at once; the answerer itself takes one at a time
+WORKERS = 8  # bolt's listener threads: they only acknowledge and hand over to Work (bot/slack/work.py)
 
 
 def make_client(token: str, base_url: str | None = None) -> WebClient:
@@ -49,6 +50,7 @@ def build_app(
     `signing_secret` is needed in HTTP mode (Socket Mode requests are not signed).
     """
     add_rate_limit_retries(client)
+    responder_options.setdefault("work", Work(config.answer_workers, config.answer_queue))
     responder = Responder(answerer, store, config, **responder_options)
     app = App(
         client=client,

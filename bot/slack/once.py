@@ -27,12 +27,14 @@ from slack_bolt import BoltRequest, BoltResponse
 
 from bot.state.claims import Claims, RecentKeys, SharedKeys
 from bot.state.database import Database
+from bot.state.deadline import within
 from bot.state.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
 EVENT_CLAIM_SECONDS = 3600  # an event id is claimed this long: Slack's last retry comes within ~5 minutes
 REPLAY_WINDOW = 6 * 60  # a signature is remembered a little longer than the 5 minutes its timestamp is valid
+ANSWERED_DEADLINE = 0.5  # seconds the check for an answered retry may take: it comes before the 3 s ack
 SIGNATURES_IN_MEMORY = 200_000  # signed requests one process remembers (each a short string)
 
 
@@ -100,11 +102,12 @@ def skip_repeated_deliveries(once: Once, store: FeedbackStore) -> Callable[..., 
 
 
 def _answered(store: FeedbackStore, channel: str, ts: str) -> bool:
-    """Whether a retried message was answered; when the store cannot say, answer it (better twice than never)."""
+    """Whether a retried message was answered; when the store cannot say in time, answer it (better twice
+    than never): this runs before the ack."""
     try:
-        return store.answered_message(channel, ts)
-    except Exception:
-        log.exception("cannot check whether message %s was answered", ts)
+        return within(ANSWERED_DEADLINE, lambda: store.answered_message(channel, ts, timeout=0.3), "an answered check")
+    except Exception as exc:
+        log.warning("cannot check whether message %s was answered (%s); answering it", ts, exc)
         return False
 
 

@@ -17,6 +17,7 @@ from bot.errors import QuestionError
 from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
+from bot.slack.work import BUSY, Work
 from bot.state.feedback import FeedbackStore, new_answer_id
 
 log = logging.getLogger(__name__)
@@ -40,6 +41,7 @@ class Responder:
     store: FeedbackStore
     config: SlackConfig
     once: Once = field(default_factory=Once)  # keeps each event to one answer; `Once.kept_in(db)` across replicas
+    work: Work = field(default_factory=Work)  # answers off bolt's threads, bounded (bot/slack/work.py)
     working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -82,11 +84,21 @@ class Responder:
     def answer_in_channel(
         self, client: WebClient, question: str, user: str, channel: str, message_ts: str, thread_ts: str | None
     ) -> None:
-        """Answer a message where it was asked (in `thread_ts`, or top level when None).
+        """Answer a message where it was asked (in `thread_ts`, or top level when None), in `work`'s answer
+        pool: this returns at once; a full queue gets a "busy, try again shortly" reply instead.
 
         When the answer takes longer than `working_after` seconds, a 👀 reaction on the question shows
         that it is being worked on; it is removed once the reply is posted.
         """
+        notice = Reply(BUSY, notice_blocks(BUSY))
+        self.work.answer(
+            lambda: self._answer_now(client, question, user, channel, message_ts, thread_ts),
+            busy=lambda: self._post(client, channel, thread_ts, notice),
+        )
+
+    def _answer_now(
+        self, client: WebClient, question: str, user: str, channel: str, message_ts: str, thread_ts: str | None
+    ) -> None:
         lock = threading.Lock()
         state = {"done": False, "reacted": False}
 

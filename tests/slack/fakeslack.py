@@ -110,6 +110,7 @@ class FakeSlack:
         self.channels: dict[str, str] = {}  # channel id -> one of CHANNEL_STATES; others exist, with the bot in them
         self._limited_until: dict[str, float] = {}  # method -> time.monotonic() its rate-limit window ends
         self._response_uses: dict[str, list[float]] = {}  # response_url path -> times it was posted to
+        self._refused: set[int] = set()  # ids of calls answered with an HTTP error (429, 5xx...)
         self._silent: set[int] = set()  # ids of connections that went silent (no envelopes, no pongs)
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, fake=self))
         self._http.daemon_threads = True
@@ -197,6 +198,11 @@ class FakeSlack:
         with self._cond:
             self.channels[channel] = state
 
+    def refused(self, call: Call) -> bool:
+        """Whether `call` was answered with an HTTP error (a 429, a scripted 5xx) rather than handled."""
+        with self._cond:
+            return id(call) in self._refused
+
     def calls_to(self, method: str) -> list[Call]:
         """Calls recorded so far for `method`."""
         with self._cond:
@@ -224,8 +230,11 @@ class FakeSlack:
                 self._limited_until[call.method] = now + int(scripted.headers["Retry-After"])
         if limited > 0:  # called again before Retry-After had passed
             retry_after = str(max(1, int(limited + 0.999)))
-            return Reply(429, {"Retry-After": retry_after}, {"ok": False, "error": "ratelimited"})
+            scripted = Reply(429, {"Retry-After": retry_after}, {"ok": False, "error": "ratelimited"})
         if scripted is not None:
+            if scripted.status >= 400:
+                with self._cond:
+                    self._refused.add(id(call))
             return scripted
         if path.startswith("/response/"):
             return self._response_reply(path, call, now)
