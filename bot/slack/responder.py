@@ -8,13 +8,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.errors import QuestionError
 from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
+from bot.slack.delivery import slack_error
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
 from bot.slack.work import BUSY, Work
@@ -138,20 +138,18 @@ class Responder:
                 unfurl_media=False,
             )
             return
-        except Exception:
-            log.exception("posting the answer failed in channel %s", channel)
+        except Exception as exc:
+            log.warning("posting the answer failed in channel %s: %s", channel, slack_error(exc))
         try:  # never silent: the user at least learns that something went wrong
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=APOLOGY, blocks=notice_blocks(APOLOGY))
-        except Exception:
-            log.exception("posting the apology failed too in channel %s", channel)
+        except Exception as exc:
+            log.error("posting the apology failed too in channel %s: %s", channel, slack_error(exc))
 
     @staticmethod
     def _react(client: WebClient, method: str, channel: str, ts: str) -> bool:
         try:
             getattr(client, method)(channel=channel, timestamp=ts, name=WORKING_REACTION)
             return True
-        except SlackApiError as exc:
-            log.info("%s %s failed: %s", method, WORKING_REACTION, exc.response.get("error"))
-        except Exception:
-            log.exception("%s failed", method)
+        except Exception as exc:
+            log.info("%s %s failed: %s", method, WORKING_REACTION, slack_error(exc))
         return False

@@ -19,6 +19,7 @@ from slack_sdk.errors import SlackApiError
 from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.errors import SlackStartError
+from bot.slack.delivery import slack_error
 from bot.slack.http_server import EVENTS_PATH, make_http_server
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
@@ -89,7 +90,10 @@ def _digest_poster(client: WebClient, channel: str) -> Callable[[str, str, str],
 
     def post(old: str, new: str, digest: str) -> None:
         text = f"PolicyBot's knowledge base was updated.\n{digest}"
-        client.chat_postMessage(channel=channel, text=escape(text), unfurl_links=False)
+        try:
+            client.chat_postMessage(channel=channel, text=escape(text), unfurl_links=False)
+        except Exception as exc:
+            log.warning("posting the change digest to %s failed: %s", channel, slack_error(exc))
 
     return post
 

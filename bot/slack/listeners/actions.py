@@ -23,6 +23,7 @@ from bot.slack.blocks import (
     feedback_modal,
     without_actions,
 )
+from bot.slack.delivery import respond_checked, slack_error
 from bot.slack.responder import Responder
 from bot.state.deadline import DeadlineExceeded
 from bot.state.feedback import HELPFUL as HELPFUL_VOTE
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 
 THANKS = "Thanks for the feedback: it is used to improve PolicyBot's answers."
 GONE = "Sorry, that answer is no longer available. Please ask again."
+NOT_SHARED = "Sorry, the answer could not be posted in this channel; your copy is kept. Please try again later."
 CORRECTION_NOT_SAVED = "Sorry, the correction could not be saved just now. Please try again in a minute."
 
 
@@ -58,8 +60,8 @@ def register(app: App, responder: Responder) -> None:
             try:
                 question = _question(responder, action["value"])
                 client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(action["value"], question))
-            except Exception:
-                log.exception("opening the feedback modal failed")
+            except Exception as exc:
+                log.warning("opening the feedback modal failed: %s", slack_error(exc))
                 _tell(respond, THANKS)
 
         responder.work.reply(open_modal)
@@ -96,19 +98,25 @@ def register(app: App, responder: Responder) -> None:
 
 
 def _share(responder: Responder, answer_id: str, respond: Respond) -> None:
-    """Post the private answer in the channel, then delete the private copy."""
+    """Post the private answer in the channel; only once Slack took it, delete the private copy."""
     try:
         blocks = responder.store.blocks(answer_id)
-        if blocks is None:
-            _tell(respond, GONE)
-            return
-        shared = [*without_actions(blocks), action_buttons(answer_id)]
-        text = next((b["text"]["text"] for b in shared if b.get("type") == "section"), "PolicyBot answer")
-        respond(response_type="in_channel", replace_original=False, text=text, blocks=shared)
-        respond(delete_original=True)
     except Exception:
-        log.exception("sharing answer %s failed", answer_id)
+        log.exception("reading answer %s to share it failed", answer_id)
         _tell(respond, APOLOGY)
+        return
+    if blocks is None:
+        _tell(respond, GONE)
+        return
+    shared = [*without_actions(blocks), action_buttons(answer_id)]
+    text = next((b["text"]["text"] for b in shared if b.get("type") == "section"), "PolicyBot answer")
+    posted = respond_checked(
+        respond, "a shared answer", response_type="in_channel", replace_original=False, text=text, blocks=shared
+    )
+    if not posted:  # the private copy stays: it is the only one
+        _tell(respond, NOT_SHARED)
+        return
+    respond_checked(respond, "the deletion of a shared answer's private copy", delete_original=True)
 
 
 def _question(responder: Responder, answer_id: str) -> str:
@@ -142,7 +150,4 @@ def _vote(responder: Responder, body: dict[str, Any], action: dict[str, Any], vo
 
 def _tell(respond: Respond, text: str) -> None:
     """A short note only the clicking user sees."""
-    try:
-        respond(response_type="ephemeral", replace_original=False, text=text)
-    except Exception:
-        log.exception("responding to a button click failed")
+    respond_checked(respond, "a note after a click", response_type="ephemeral", replace_original=False, text=text)

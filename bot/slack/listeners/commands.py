@@ -8,6 +8,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.slack.blocks import notice_blocks
+from bot.slack.delivery import respond_checked
 from bot.slack.mrkdwn import question_text
 from bot.slack.responder import Responder
 from bot.slack.work import BUSY
@@ -40,7 +41,4 @@ def register(app: App, responder: Responder) -> None:
 
 
 def _respond(respond: Respond, text: str, blocks: list[dict[str, Any]]) -> None:
-    try:
-        respond(response_type="ephemeral", text=text, blocks=blocks)
-    except Exception:
-        log.exception("responding to %s failed", COMMAND)
+    respond_checked(respond, f"the {COMMAND} reply", response_type="ephemeral", text=text, blocks=blocks)
