@@ -20,6 +20,7 @@ from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.errors import SlackStartError
 from bot.slack.delivery import slack_error
+from bot.slack.health import HEALTH_PATH, READY_PATH, readiness
 from bot.slack.http_server import EVENTS_PATH, make_http_server
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
@@ -74,7 +75,7 @@ def serve(
     )
     try:
         if http:
-            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, once)
+            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, once, readiness(answerer, db))
         else:
             _serve_socket_mode(app, tokens.app_token, stop, who, announce)
     finally:
@@ -126,17 +127,19 @@ def _serve_http(
     who: str,
     announce: Callable[[str], None],
     once: Once,
+    ready: Callable[[], list[str]],
 ) -> None:
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
-        server = make_http_server(app, host, port, signing_secret, once)
+        server = make_http_server(app, host, port, signing_secret, once, ready)
     except OSError as exc:  # a port taken or privileged is the port's fault; anything else, the host's
         key = "slack.http_port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "slack.http_host"
         raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change {key}") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)
     thread.start()
     announce(
-        f"PolicyBot is online as {who}, listening on http://{host}:{server.server_port}{EVENTS_PATH}. Ctrl-C stops it."
+        f"PolicyBot is online as {who}, listening on http://{host}:{server.server_port}{EVENTS_PATH} "
+        f"(probes: {HEALTH_PATH}, {READY_PATH}). Ctrl-C stops it."
     )
     try:
         while not stop.wait(1.0):

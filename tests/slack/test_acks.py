@@ -3,10 +3,7 @@ rate limits or the database are doing; a full answer queue says "busy, try again
 
 from __future__ import annotations
 
-import contextlib
 import json
-import socket
-import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,7 +21,7 @@ from bot.slack.http_server import make_http_server
 from bot.slack.listeners.commands import COMMAND
 from bot.slack.once import Once
 from bot.slack.work import BUSY
-from bot.state.database import Database, parse_url
+from bot.state.database import Database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
 from tests.slack.fakeslack import (
@@ -129,30 +126,6 @@ def test_a_full_answer_queue_says_busy_at_once(
     assert busy.body["channel"] == "D2" and busy.body["text"] == BUSY
     posts = fake_slack.wait_for_call("chat.postMessage", count=3, timeout=10)
     assert sorted(c.body["channel"] for c in posts[1:]) == ["D0", "D1"]
-
-
-@pytest.fixture
-def silent_database(tmp_path: Path) -> Iterator[Database]:
-    """A PostgreSQL address that accepts connections and never answers (a hung server, a black-holed network)."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                accepted.append(listener.accept()[0])
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    port = listener.getsockname()[1]
-    yield Database(parse_url(f"postgresql://policybot@127.0.0.1:{port}/policybot", tmp_path), shared=True)
-    stop.set()
-    thread.join()
-    for conn in accepted:
-        conn.close()
-    listener.close()
 
 
 def test_acks_are_in_time_when_the_database_does_not_answer(
