@@ -13,7 +13,7 @@ from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.errors import QuestionError
-from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
+from bot.slack.blocks import APOLOGY, CONTINUED, EMPTY_QUESTION, answer_messages, fallback_text, notice_blocks
 from bot.slack.delivery import slack_error
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
@@ -27,10 +27,11 @@ WORKING_REACTION = "eyes"
 
 @dataclass
 class Reply:
-    """What to post: fallback text and blocks."""
+    """What to post: fallback text and blocks, and (`more`) messages continuing it in the thread."""
 
     text: str
     blocks: list[dict[str, Any]]
+    more: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -73,13 +74,14 @@ class Responder:
             log.exception("answering failed in channel %s", channel)
             return Reply(APOLOGY, notice_blocks(APOLOGY))
         answer_id = new_answer_id()
-        blocks = answer_blocks(answer, self.config.max_answer_chars, answer_id, asked_by, shareable)
+        continued = not shareable  # an ephemeral reply has no thread to continue in: it is trimmed instead
+        blocks, *more = answer_messages(answer, self.config.max_answer_chars, answer_id, asked_by, shareable, continued)
         try:
             self.store.record_answer(answer_id, answer, blocks, user, channel, thread_ts, message_ts)
         except Exception:  # the answer is still worth posting; only its buttons depend on the store
             log.exception("could not store the answer for feedback")
-            blocks = answer_blocks(answer, self.config.max_answer_chars, None, asked_by)
-        return Reply(fallback_text(answer), blocks)
+            blocks, *more = answer_messages(answer, self.config.max_answer_chars, None, asked_by, continued=continued)
+        return Reply(fallback_text(answer), blocks, more)
 
     def answer_in_channel(
         self, client: WebClient, question: str, user: str, channel: str, message_ts: str, thread_ts: str | None
@@ -129,7 +131,7 @@ class Responder:
 
     def _post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
         try:
-            client.chat_postMessage(
+            posted = client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
                 text=reply.text,
@@ -137,6 +139,15 @@ class Responder:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+            for blocks in reply.more:  # a long answer goes on in the thread, in order
+                client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread_ts or posted.get("ts"),
+                    text=CONTINUED,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
             return
         except Exception as exc:
             log.warning("posting the answer failed in channel %s: %s", channel, slack_error(exc))

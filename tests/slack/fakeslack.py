@@ -110,6 +110,7 @@ class FakeSlack:
         self.channels: dict[str, str] = {}  # channel id -> one of CHANNEL_STATES; others exist, with the bot in them
         self._limited_until: dict[str, float] = {}  # method -> time.monotonic() its rate-limit window ends
         self._response_uses: dict[str, list[float]] = {}  # response_url path -> times it was posted to
+        self._answers: dict[int, dict[str, Any]] = {}  # id of a Web API call -> the JSON the fake answered
         self._refused: set[int] = set()  # ids of calls answered with an HTTP error (429, 5xx...)
         self._silent: set[int] = set()  # ids of connections that went silent (no envelopes, no pongs)
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, fake=self))
@@ -240,7 +241,15 @@ class FakeSlack:
             return self._response_reply(path, call, now)
         if not path.startswith("/api/"):
             return Reply(404, {"Content-Type": "text/plain"}, "not found")
-        return Reply(200, {}, self._api_reply(call))
+        reply = self._api_reply(call)
+        with self._cond:
+            self._answers[id(call)] = reply
+        return Reply(200, {}, reply)
+
+    def posted_ts(self, call: Call) -> str:
+        """The `ts` the fake gave the message `call` posted."""
+        with self._cond:
+            return str(self._answers[id(call)]["ts"])
 
     def _response_reply(self, path: str, call: Call, now: float) -> Reply:
         """A response_url: 5 posts within 30 minutes of the first, each a valid message or a deletion."""
