@@ -13,18 +13,17 @@ from collections.abc import Callable, Mapping
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.errors import SlackStartError
-from bot.slack.delivery import slack_error
+from bot.slack.digest import digest_claims, digest_poster
 from bot.slack.health import HEALTH_PATH, READY_PATH, readiness
 from bot.slack.http_server import EVENTS_PATH, make_http_server
-from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
 from bot.slack.tokens import API_URL, APP_TOKEN, check_bot_token, read_tokens
+from bot.slack.watchdog import SocketWatchdog
 from bot.state.connect import open_database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
@@ -70,7 +69,7 @@ def serve(
     reloader = start_reloader(
         answerer,
         settings,
-        on_switch=_digest_poster(client, settings.slack.changes_channel),
+        on_switch=digest_poster(client, settings.slack.changes_channel, digest_claims(db)),
         version_source=(lambda: published_version(db)) if db.shared else None,
     )
     try:
@@ -82,21 +81,6 @@ def serve(
         if reloader is not None:
             reloader.stop()
         db.close()
-
-
-def _digest_poster(client: WebClient, channel: str) -> Callable[[str, str, str], None] | None:
-    """Post each newly published index's change digest to `slack.changes_channel`, if set."""
-    if not channel:
-        return None
-
-    def post(old: str, new: str, digest: str) -> None:
-        text = f"PolicyBot's knowledge base was updated.\n{digest}"
-        try:
-            client.chat_postMessage(channel=channel, text=escape(text), unfurl_links=False)
-        except Exception as exc:
-            log.warning("posting the change digest to %s failed: %s", channel, slack_error(exc))
-
-    return post
 
 
 def _serve_socket_mode(
@@ -111,9 +95,13 @@ def _serve_socket_mode(
                 f"Slack rejected {APP_TOKEN} ({exc.response.get('error')}): it must be an "
                 "app-level token with the connections:write scope"
             ) from None
+        watchdog = SocketWatchdog(handler.client).start()  # reconnects a connection that went quiet
         announce(f"PolicyBot is online as {who} (Socket Mode). Ctrl-C stops it.")
-        while not stop.wait(1.0):
-            pass
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            watchdog.stop()
     finally:
         handler.client.auto_reconnect_enabled = False
         handler.close()
