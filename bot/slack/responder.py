@@ -129,6 +129,14 @@ class Responder:
         with self._ask_lock:  # one question at a time through the model and the index
             return self.answerer.ask(question)
 
+    def post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        """Post `reply` (and its continuations) where the question was asked; an apology if that fails."""
+        self._post(client, channel, thread_ts, reply)
+
+    def post_busy(self, client: WebClient, channel: str, thread_ts: str | None) -> None:
+        """Tell the asker the answer queue is full."""
+        self._post(client, channel, thread_ts, Reply(BUSY, notice_blocks(BUSY)))
+
     def _post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
         try:
             posted = client.chat_postMessage(

@@ -68,11 +68,17 @@ _OK_METHODS = frozenset(
         "views.publish",
         "views.update",
         "assistant.threads.setStatus",
+        "assistant.threads.setSuggestedPrompts",
         "api.test",
     }
 )
 _MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
-_CHANNEL_METHODS = _MESSAGE_METHODS | {"reactions.add", "reactions.remove", "assistant.threads.setStatus"}
+_CHANNEL_METHODS = _MESSAGE_METHODS | {
+    "reactions.add",
+    "reactions.remove",
+    "assistant.threads.setStatus",
+    "assistant.threads.setSuggestedPrompts",
+}
 CHANNEL_STATES = ("archived", "not_in_channel", "missing")
 _KNOWN_METHODS = _OK_METHODS | _MESSAGE_METHODS | {"auth.test", "apps.connections.open"}
 _JSON_FORM_FIELDS = ("blocks", "attachments", "view", "metadata")
@@ -736,6 +742,31 @@ def dm_event(
 ) -> dict[str, Any]:
     """An `event_callback` body for a direct message to the bot (message.im)."""
     return _event_callback(_message("message", text, channel, user, ts, channel_type="im"), event_id)
+
+
+def assistant_thread_started_event(
+    thread_ts: str, channel: str = "D1", user: str = "U1", event_id: str | None = None
+) -> dict[str, Any]:
+    """An `event_callback` body for `assistant_thread_started`: the user opened the bot's assistant view."""
+    event = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": {"channel_id": "C1", "team_id": TEAM_ID, "enterprise_id": None},
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": _ts(),
+    }
+    return _event_callback(event, event_id)
+
+
+def assistant_message_event(
+    text: str, thread_ts: str, channel: str = "D1", user: str = "U1", event_id: str | None = None
+) -> dict[str, Any]:
+    """An `event_callback` body for a question typed in an assistant thread (message.im with thread_ts)."""
+    event = _message("message", text, channel, user, None, channel_type="im", thread_ts=thread_ts)
+    return _event_callback(event, event_id)
 
 
 def thread_message_event(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from slack_bolt import App
 
-from bot.slack.listeners import actions, commands, events
+from bot.slack.listeners import actions, assistant, commands, events
 from bot.slack.responder import Responder
 
 
@@ -13,3 +13,4 @@ def register(app: App, responder: Responder) -> None:
     events.register(app, responder)
     commands.register(app, responder)
     actions.register(app, responder)
+    assistant.register(app, responder)  # after events: repeated deliveries are skipped before it
