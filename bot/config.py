@@ -135,6 +135,13 @@ class StateConfig(_Strict):
         Path("var/feedback-pending.jsonl"),
         description="feedback kept here while PostgreSQL is unreachable, written to it on reconnect",
     )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description="stored questions and answers (with their votes and corrections) older than this are deleted "
+        "by the running bot, daily; null = kept",
+    )
 
 
 class IndexingConfig(_Strict):

@@ -28,6 +28,7 @@ from bot.state.connect import open_database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
 from bot.state.published import published_version
+from bot.state.retention import RetentionPurger
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +73,7 @@ def serve(
         on_switch=digest_poster(client, settings.slack.changes_channel, digest_claims(db)),
         version_source=(lambda: published_version(db)) if db.shared else None,
     )
+    retention = RetentionPurger(store, settings.state.retention_days).start() if settings.state.retention_days else None
     try:
         if http:
             _serve_http(app, tokens.signing_secret, settings, stop, who, announce, once, readiness(answerer, db))
@@ -80,6 +82,8 @@ def serve(
     finally:
         if reloader is not None:
             reloader.stop()
+        if retention is not None:
+            retention.stop()
         db.close()
 
 

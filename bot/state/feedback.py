@@ -196,6 +196,15 @@ class FeedbackStore:
             ],
         )
 
+    def purge(self, before: datetime) -> int:
+        """Delete the answers stored before `before`, with their votes and corrections; how many answers went."""
+        cutoff = before.astimezone(UTC).isoformat(timespec="seconds")
+        old = "SELECT id FROM answers WHERE created < ?"
+        with self.db.transaction() as tx:
+            tx.execute(f"DELETE FROM votes WHERE answer_id IN ({old})", (cutoff,))
+            tx.execute(f"DELETE FROM corrections WHERE answer_id IN ({old})", (cutoff,))
+            return int(tx.execute("DELETE FROM answers WHERE created < ?", (cutoff,)).rowcount)
+
     def flush(self) -> int:
         """Write the feedback kept while the database was unreachable; the number of writes replayed.
 
