@@ -89,6 +89,9 @@ class SlackConfig(_Strict):
     changes_channel: str = Field(
         "", description="channel ID where each newly published index's change digest is posted"
     )
+    answer_external: bool = Field(
+        False, description="answer in Slack Connect (externally shared) channels and users of other organisations"
+    )
     answer_workers: int = Field(4, ge=1, le=64, description="questions worked on at once (answers post in parallel)")
     answer_queue: int = Field(
         64, ge=0, le=10_000, description="questions waiting beyond those; more get 'busy, try again shortly'"
