@@ -126,6 +126,7 @@ class WaitressServer:
             clear_untrusted_proxy_headers=True,
         )
         self._stopped = threading.Event()
+        self._stopping = threading.Event()
 
     @property
     def server_port(self) -> int:
@@ -143,11 +144,17 @@ class WaitressServer:
     def serve_forever(self, poll_interval: float = 0.5) -> None:
         """Serve until `shutdown()` (called from another thread)."""
         self._server.adj.asyncore_loop_timeout = poll_interval
-        self._server.run()
-        self._stopped.set()
+        try:
+            self._server.run()
+        except OSError:  # select() on a socket `shutdown` closed under it
+            if not self._stopping.is_set():
+                raise
+        finally:
+            self._stopped.set()
 
     def shutdown(self) -> None:
         """Stop accepting, close every connection, end `serve_forever` and the worker threads."""
+        self._stopping.set()
         self._server.task_dispatcher.shutdown(cancel_pending=False, timeout=5)
         for channel in list(self._server._map.values()):  # the listening socket, the trigger, open connections
             with suppress(Exception):

@@ -92,10 +92,9 @@ class Responder:
         When the answer takes longer than `working_after` seconds, a 👀 reaction on the question shows
         that it is being worked on; it is removed once the reply is posted.
         """
-        notice = Reply(BUSY, notice_blocks(BUSY))
         self.work.answer(
             lambda: self._answer_now(client, question, user, channel, message_ts, thread_ts),
-            busy=lambda: self._post(client, channel, thread_ts, notice),
+            busy=lambda: self.post_busy(client, channel, thread_ts),
         )
 
     def _answer_now(

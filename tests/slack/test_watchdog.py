@@ -28,6 +28,8 @@ def test_a_connection_gone_silent_is_replaced_by_the_watchdog(
     watchdog = SocketWatchdog(handler.client, pong_timeout=60, quiet_timeout=1.0, check_every=0.2).start()
     try:
         fake_slack.wait_for_connections(2, timeout=5)
+        watchdog.quiet_timeout = 600  # one replacement is the point; a quiet test must not churn connections
+        _settle(handler.client)
         fake_slack.wait_for_ack(fake_slack.send_envelope("events_api", dm_event(PILLARS, channel="DBACK")))
         [answer] = fake_slack.wait_for_call("chat.postMessage", timeout=10)
         assert answer.body["channel"] == "DBACK" and "three pillars" in text_of(answer)
@@ -48,6 +50,15 @@ def test_a_connection_without_pongs_is_replaced(
         silent_at = time.monotonic()
         fake_slack.wait_for_connections(2, timeout=6)  # the client alone: 7 to 9 s
         assert time.monotonic() - silent_at < 6 and watchdog.reconnects == 1
+        _settle(handler.client)
         fake_slack.wait_for_ack(fake_slack.send_envelope("events_api", dm_event(PILLARS, channel="DPONG")))
     finally:
         watchdog.stop()
+
+
+def _settle(client: Any, timeout: float = 3.0) -> None:
+    """Wait until the client's new connection is up (the fake counts it when its handshake starts)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and not (client.current_session and client.current_session.is_active()):
+        time.sleep(0.05)
+    time.sleep(0.3)  # its hello is read and the old connection closed
