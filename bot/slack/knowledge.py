@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from bot.slack.mrkdwn import escape
+from embeddings.index.changes import format_changes, version_changes
 from embeddings.index.loaded import LoadedIndex
 
 Block = dict[str, Any]
@@ -37,8 +38,11 @@ def suggested_prompts(index: LoadedIndex, limit: int = MAX_PROMPTS) -> list[dict
     return prompts
 
 
-def home_view(index: LoadedIndex, last_digest: str = "") -> dict[str, Any]:
-    """The App Home tab: how to ask, the documents known, the index version and its date, the last changes."""
+def home_view(index: LoadedIndex) -> dict[str, Any]:
+    """The App Home tab: how to ask, the documents known, the index version and its date, and its change digest
+    (the one posted to `slack.changes_channel`), when the version has one."""
+    changes = version_changes(index.path)
+    last_digest = format_changes(changes) if changes else ""
     titles: dict[str, str] = {}
     for passage in sorted(index.passages.values(), key=lambda p: (p.doc, p.position)):
         titles.setdefault(passage.doc, passage.title)

@@ -9,7 +9,9 @@ import pytest
 from bot.answering.answerer import Answerer
 from bot.slack.blocks import HELPFUL
 from bot.slack.listeners.assistant import GREETING, SEARCHING
+from bot.slack.mrkdwn import escape
 from bot.state.feedback import FeedbackStore
+from embeddings.index.changes import format_changes, version_changes
 from tests.slack.fakeslack import (
     FakeSlack,
     _event_callback,
@@ -68,3 +70,7 @@ def test_the_home_tab_lists_the_documents_and_the_index_version(
     assert published.body["user_id"] == "U1" and view["type"] == "home"
     assert index.version in shown and all(p.title in shown for p in index.passages.values())
     assert "/policy" in shown
+    changes = version_changes(index.path)  # the digest of this version, as posted to slack.changes_channel
+    assert bool(changes) == ("*Last update*" in shown)
+    if changes:
+        assert escape(format_changes(changes)).splitlines()[0] in shown
