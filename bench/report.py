@@ -60,6 +60,7 @@ SUITE = (
     Bench("capacity.py", quick=("--docs", "5", "--questions", "20")),
     Bench("slack_latency.py", quick=("--rounds", "1", "--concurrent", "5")),
     Bench("slack_load.py", quick=("--requests", "60", "--concurrency", "10", "--rounds", "1")),
+    Bench("slack_acks.py", quick=("--events", "5", "--commands", "5", "--clicks", "5", "--slow", "0.1")),
     Bench("scifact.py", quick=None, needs=SCIFACT),  # 5,183 abstracts: no quick size
 )
 

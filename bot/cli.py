@@ -103,6 +103,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--http", action="store_true", help="serve Slack's HTTP Events API at slack.http_host:http_port")
     p.set_defaults(handler=cmd_serve)
 
+    p = sub.add_parser("manifest", help="print the Slack app manifest (YAML) for the configured features")
+    p.add_argument("--http", metavar="URL", help="HTTP mode: Slack sends every request to URL (…/slack/events)")
+    p.set_defaults(handler=cmd_manifest)
+
     p = sub.add_parser("feedback", help="report Slack feedback; --export corrections as evaluation candidates")
     p.add_argument("--export", type=Path, metavar="FILE", help="write corrections as eval-set YAML ('-' = stdout)")
     p.add_argument("--top", type=int, default=10, help="how many 'Not helpful' questions to list")
@@ -381,6 +385,15 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from bot.slack.serve import serve
 
     serve(settings, http=args.http, announce=lambda line: print(line, file=sys.stderr))
+    return 0
+
+
+def cmd_manifest(args: argparse.Namespace, settings: Settings) -> int:
+    import yaml
+
+    from bot.slack.manifest import manifest
+
+    print(yaml.safe_dump(manifest(settings.slack, args.http), sort_keys=False, allow_unicode=True), end="")
     return 0
 
 

@@ -96,6 +96,13 @@ class SlackConfig(_Strict):
         description="a direct message outside a thread continues the DM's conversation unless this many "
         "minutes passed since its last turn; 0 = each such DM stands alone",
     )
+    answer_external: bool = Field(
+        False, description="answer in Slack Connect (externally shared) channels and users of other organisations"
+    )
+    answer_workers: int = Field(4, ge=1, le=64, description="questions worked on at once (answers post in parallel)")
+    answer_queue: int = Field(
+        64, ge=0, le=10_000, description="questions waiting beyond those; more get 'busy, try again shortly'"
+    )
 
     @field_validator("http_host")
     @classmethod
@@ -137,6 +144,13 @@ class StateConfig(_Strict):
     pending_file: Path = Field(
         Path("var/feedback-pending.jsonl"),
         description="feedback kept here while PostgreSQL is unreachable, written to it on reconnect",
+    )
+    retention_days: int | None = Field(
+        None,
+        ge=1,
+        le=3650,
+        description="stored questions and answers (with their votes and corrections) older than this are deleted "
+        "by the running bot, daily; null = kept",
     )
 
 

@@ -25,3 +25,13 @@ def test_container_installs_only_extras_the_project_declares() -> None:
     assert wanted is not None
     assert set(wanted.group(1).split(",")) <= extras.keys()
     assert "torch==2.13.0" in containerfile  # the CPU pin, as in pyproject.toml
+
+
+def test_container_and_nginx_probe_the_bots_health_paths() -> None:
+    from bot.slack.health import HEALTH_PATH, READY_PATH
+
+    containerfile = (ROOT / "deploy" / "Containerfile").read_text()
+    nginx = (ROOT / "deploy" / "nginx.conf").read_text()
+    assert f"http://127.0.0.1:3000{READY_PATH}" in containerfile and "HEALTHCHECK" in containerfile
+    assert f"location ~ ^/({HEALTH_PATH[1:]}|{READY_PATH[1:]})$" in nginx
+    assert "waitress" in (ROOT / "pyproject.toml").read_text()  # the server `serve --http` runs on

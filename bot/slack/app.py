@@ -8,31 +8,29 @@ from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry import default_retry_handlers
-from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 
 from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
+from bot.slack.delivery import retry_handlers
 from bot.slack.listeners import register
 from bot.slack.responder import Responder
+from bot.slack.work import Work
 from bot.state.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
-WORKERS = 8  # questions answered at once; the answerer itself takes one at a time
+WORKERS = 8  # bolt's listener threads: they only acknowledge and hand over to Work (bot/slack/work.py)
 
 
 def make_client(token: str, base_url: str | None = None) -> WebClient:
-    """A Web API client that retries a 429 after its Retry-After, and a dropped connection once."""
-    client = WebClient(token=token, base_url=base_url or WebClient.BASE_URL, retry_handlers=default_retry_handlers())
-    add_rate_limit_retries(client)
-    return client
+    """A Web API client that waits out a 429's Retry-After, retries a 5xx with backoff and a dropped connection once."""
+    return add_retries(WebClient(token=token, base_url=base_url or WebClient.BASE_URL, retry_handlers=[]))
 
 
-def add_rate_limit_retries(client: WebClient, max_retries: int = 3) -> WebClient:
-    """Make `client` wait out Slack's Retry-After and try again, instead of raising on a 429."""
-    if not any(isinstance(h, RateLimitErrorRetryHandler) for h in client.retry_handlers):
-        client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=max_retries))
+def add_retries(client: WebClient) -> WebClient:
+    """Give `client` the retries of bot/slack/delivery.py that it lacks (by handler type), instead of raising."""
+    have = {type(h) for h in client.retry_handlers}
+    client.retry_handlers.extend(h for h in retry_handlers() if type(h) not in have)
     return client
 
 
@@ -48,7 +46,8 @@ def build_app(
 
     `signing_secret` is needed in HTTP mode (Socket Mode requests are not signed).
     """
-    add_rate_limit_retries(client)
+    add_retries(client)
+    responder_options.setdefault("work", Work(config.answer_workers, config.answer_queue))
     responder = Responder(answerer, store, config, **responder_options)
     app = App(
         client=client,

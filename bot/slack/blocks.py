@@ -1,7 +1,9 @@
 """Block Kit for PolicyBot's Slack messages, built by pure functions from an `Answer`.
 
 Everything taken from a question or a document is escaped, so it can neither ping nor link.
-Messages stay inside Slack's limits: at most 50 blocks, at most 3,000 characters per section.
+Messages stay inside Slack's limits by construction: at most 50 blocks, 3,000 characters per section,
+11,000 characters of text in all (`answer_messages` continues the rest in further messages), and
+cuts fall only between sentences or words, never inside a `<url|label>` link or an `&amp;` entity.
 """
 
 from __future__ import annotations
@@ -15,12 +17,13 @@ from bot.answering.answer import Answer
 from bot.config import SlackConfig
 from bot.render.citations import group_by_source
 from bot.render.paragraphs import paragraphs
-from bot.slack.mrkdwn import escape, trim_at_sentence
+from bot.slack.mrkdwn import escape, safe_cut, split_at_sentences, trim_at_sentence
 
 Block = dict[str, Any]
 
 MAX_BLOCKS = 50
 MAX_SECTION_CHARS = 3000
+MAX_MESSAGE_TEXT = 11_000  # all text in one message's blocks: Slack answers msg_blocks_too_long above about 12,000
 MAX_ANSWER_CHARS: int = SlackConfig.model_fields["max_answer_chars"].default  # slack.max_answer_chars
 MAX_FALLBACK_CHARS = 3000
 HELPFUL = "feedback_helpful"
@@ -29,6 +32,7 @@ SHARE = "share_answer"
 FEEDBACK_MODAL = "feedback_correction"
 APOLOGY = "Sorry, something went wrong while I was answering. It has been logged; please try again in a minute."
 EMPTY_QUESTION = "Ask me a question in words, for example: _What pillars do the AMP recommendations rest on?_"
+CONTINUED = "PolicyBot's answer, continued"  # the notification text of a continuation message
 TRIMMED_NOTE = "_(Answer trimmed to fit Slack: the sources below hold the rest.)_"
 _FRAGMENT_WORDS = 5
 
@@ -40,34 +44,96 @@ def answer_blocks(
     asked_by: str | None = None,
     shareable: bool = False,
 ) -> list[Block]:
-    """The reply: optional "asked" line, the answer with [n] markers, numbered sources, then buttons.
+    """The reply as one message: optional "asked" line, the answer with [n] markers, numbered sources, buttons.
 
     `answer_id` (the feedback store's id) adds "Helpful" / "Not helpful" buttons; `shareable` adds
     "Share in channel" (for ephemeral slash-command replies); `asked_by` is a user id to credit.
+    An answer too long is trimmed at a sentence, with a note; sources that do not fit are left out.
     """
-    blocks: list[Block] = []
+    return answer_messages(answer, max_chars, answer_id, asked_by, shareable, continued=False)[0]
+
+
+def answer_messages(
+    answer: Answer,
+    max_chars: int = MAX_ANSWER_CHARS,
+    answer_id: str | None = None,
+    asked_by: str | None = None,
+    shareable: bool = False,
+    continued: bool = True,
+) -> list[list[Block]]:
+    """The reply as messages Slack accepts, each within MAX_BLOCKS blocks and MAX_MESSAGE_TEXT characters.
+
+    The first holds the answer's start, as many sources as fit and the buttons; with `continued`, the
+    rest of a long answer and the remaining sources follow, to be posted in the thread. Without it the
+    answer is trimmed at a sentence, with a note, and the sources that do not fit are left out.
+    """
+    room = min(max_chars, MAX_SECTION_CHARS)
+    text = _answer_text(answer)
+    if continued:
+        parts = split_at_sentences(text, room) or [text]
+    else:
+        trimmed, cut = trim_at_sentence(text, room - len(TRIMMED_NOTE) - 2) if len(text) > room else (text, False)
+        parts = [f"{trimmed}\n{TRIMMED_NOTE}" if cut else trimmed]
+    first: list[Block] = []
     if asked_by is not None:
-        blocks.append(_context(f"<@{escape(asked_by)}> asked: {escape(answer.question)}"))
+        first.append(_context(f"<@{escape(asked_by)}> asked: {escape(answer.question)}"))
     if answer.reading_note:  # a follow-up read in the thread's context: shown, so a wrong guess can be corrected
-        blocks.append(_context(escape(answer.reading_note)))
-    blocks.append(_section(answer_mrkdwn(answer, max_chars)))
+        first.append(_context(escape(answer.reading_note)))
+    first.append(_section(parts[0]))
+    buttons = [action_buttons(answer_id, shareable)] if answer_id is not None else []
     heading = "*Nearest sources*" if answer.abstained else "*Sources*"
-    for text in _pack([heading, *source_lines(answer)]):
-        blocks.append(_section(text))
-    if answer_id is not None:
-        blocks.append(action_buttons(answer_id, shareable))
-    return _fit(blocks)
+    sources = [_section(t) for t in _pack([heading, *source_lines(answer)])]
+    while sources and _fits([*first, sources[0], *buttons]):
+        first.append(sources.pop(0))
+    messages = [[*first, *buttons]]
+    if not continued:
+        return messages
+    messages += [[_section(part)] for part in parts[1:]]
+    if sources:
+        messages += _in_messages([_section("*Sources (continued)*"), *sources])
+    return messages
 
 
 def answer_mrkdwn(answer: Answer, max_chars: int = MAX_ANSWER_CHARS) -> str:
     """The answer as escaped mrkdwn, list items as bullets, trimmed at a sentence boundary if too long."""
+    return str(answer_blocks(answer, max_chars)[0]["text"]["text"])
+
+
+def _answer_text(answer: Answer) -> str:
     if answer.abstained:
-        text = escape(answer.text)
-    else:
-        text = escape("\n".join(f"• {p.text}" if p.bullet else p.text for p in paragraphs(answer.quotes)))
-    room = min(max_chars, MAX_SECTION_CHARS) - len(TRIMMED_NOTE) - 2
-    trimmed, cut = trim_at_sentence(text, room) if len(text) > min(max_chars, MAX_SECTION_CHARS) else (text, False)
-    return f"{trimmed}\n{TRIMMED_NOTE}" if cut else trimmed
+        return escape(answer.text)
+    return escape("\n".join(f"• {p.text}" if p.bullet else p.text for p in paragraphs(answer.quotes)))
+
+
+def message_text_length(blocks: Sequence[Block]) -> int:
+    """What Slack counts against MAX_MESSAGE_TEXT: every `text` string in the blocks, however nested."""
+    total = 0
+    stack: list[Any] = list(blocks)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key == "text" and isinstance(value, str):
+                    total += len(value)
+                else:
+                    stack.append(value)
+    return total
+
+
+def _fits(blocks: Sequence[Block]) -> bool:
+    return len(blocks) <= MAX_BLOCKS and message_text_length(blocks) <= MAX_MESSAGE_TEXT
+
+
+def _in_messages(blocks: list[Block]) -> list[list[Block]]:
+    """`blocks` spread over as few messages as fit."""
+    messages: list[list[Block]] = [[]]
+    for block in blocks:
+        if messages[-1] and not _fits([*messages[-1], block]):
+            messages.append([])
+        messages[-1].append(block)
+    return messages
 
 
 def fallback_text(answer: Answer) -> str:
@@ -138,7 +204,7 @@ def feedback_modal(answer_id: str, question: str) -> Block:
         "submit": {"type": "plain_text", "text": "Send"},
         "close": {"type": "plain_text", "text": "Skip"},
         "blocks": [
-            _section(f"Thanks — noted as not helpful:\n>{escape(question)[:2900]}"),
+            _section(f"Thanks — noted as not helpful:\n>{_clip(escape(question), 2900)}"),
             _input("correct_answer", "What would the right answer have been?", multiline=True),
             _input("correct_source", "Which document or section should it have cited?", multiline=False),
         ],
@@ -179,7 +245,7 @@ def _pack(lines: list[str]) -> list[str]:
     """Join lines into as few texts as fit in a section each."""
     texts: list[str] = []
     for line in lines:
-        line = line[:MAX_SECTION_CHARS]
+        line = _clip(line, MAX_SECTION_CHARS)
         if texts and len(texts[-1]) + 1 + len(line) <= MAX_SECTION_CHARS:
             texts[-1] += "\n" + line
         else:
@@ -187,20 +253,17 @@ def _pack(lines: list[str]) -> list[str]:
     return texts
 
 
-def _fit(blocks: list[Block]) -> list[Block]:
-    """At most MAX_BLOCKS blocks, keeping the trailing buttons."""
-    if len(blocks) <= MAX_BLOCKS:
-        return blocks
-    tail = [blocks[-1]] if blocks[-1].get("type") == "actions" else []
-    return blocks[: MAX_BLOCKS - len(tail)] + tail
+def _clip(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters at a safe point (never inside a link or an entity)."""
+    return text if len(text) <= limit else text[: safe_cut(text, limit)]
 
 
 def _section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}}
+    return {"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, MAX_SECTION_CHARS)}}
 
 
 def _context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:MAX_SECTION_CHARS]}]}
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": _clip(text, MAX_SECTION_CHARS)}]}
 
 
 def _button(label: str, action_id: str, value: str) -> Block:

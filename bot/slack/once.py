@@ -10,10 +10,10 @@ HTTP request can be sent again by anyone who captured it. Each repeat is dropped
 - `Once.message`: the listeners answer a message only when they are the first to claim it;
 - `Once.signature`: bot/slack/http_server.py acknowledges a replayed signed request and drops it.
 
-Signatures are claimed in the state database (`SharedKeys`), the default `slack.feedback_db` file
-included, so a replay is refused even after a restart; event claims live in this process
-(`RecentKeys`) or, when replicas share the state database (`state.url`), in it. Both are in
-bot/state/claims.py.
+With `Once.kept_in(db)` (what `serve` uses) signatures, event ids and messages are all claimed in
+the state database (`SharedKeys`), the default `slack.feedback_db` file included, so a replay, a
+retry or an edited message is refused even after a restart, and across replicas sharing `state.url`;
+`Once()` alone keeps them in this process (`RecentKeys`). Both are in bot/state/claims.py.
 """
 
 from __future__ import annotations
@@ -27,12 +27,15 @@ from slack_bolt import BoltRequest, BoltResponse
 
 from bot.state.claims import Claims, RecentKeys, SharedKeys
 from bot.state.database import Database
+from bot.state.deadline import within
 from bot.state.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
 EVENT_CLAIM_SECONDS = 3600  # an event id is claimed this long: Slack's last retry comes within ~5 minutes
+MESSAGE_CLAIM_SECONDS = 14 * 24 * 3600  # a message is answered once for two weeks, edits and restarts included
 REPLAY_WINDOW = 6 * 60  # a signature is remembered a little longer than the 5 minutes its timestamp is valid
+ANSWERED_DEADLINE = 0.5  # seconds the check for an answered retry may take: it comes before the 3 s ack
 SIGNATURES_IN_MEMORY = 200_000  # signed requests one process remembers (each a short string)
 
 
@@ -55,23 +58,27 @@ class Once:
 
     events: Claims = field(default_factory=_recent_events)
     signatures: Claims = field(default_factory=_recent_signatures)
+    messages: Claims | None = None  # None: kept with `events`
 
     @classmethod
     def kept_in(cls, db: Database) -> Once:
-        """Signatures in `db`, so a replay is refused after a restart too; events there as well when
-        replicas share it (`state.url` set), else in this process's memory."""
-        signatures = SharedKeys(db, "signature", REPLAY_WINDOW, size=SIGNATURES_IN_MEMORY)
-        if not db.shared:
-            return cls(signatures=signatures)
-        return cls(SharedKeys(db, "event", EVENT_CLAIM_SECONDS), signatures)
+        """Everything in `db` (the `slack.feedback_db` file by default, shared by replicas with `state.url`),
+        so a replayed request, a retried event and an edited or re-sent message are refused after a
+        restart too; messages are remembered for MESSAGE_CLAIM_SECONDS (Slack re-sends an edited one)."""
+        return cls(
+            SharedKeys(db, "event", EVENT_CLAIM_SECONDS),
+            SharedKeys(db, "signature", REPLAY_WINDOW, size=SIGNATURES_IN_MEMORY),
+            SharedKeys(db, "message", MESSAGE_CLAIM_SECONDS),
+        )
 
     def event(self, event_id: str) -> bool:
         """True for the first delivery of `event_id`, False for a retry or a duplicate."""
         return self.events.claim(f"event:{event_id}")
 
     def message(self, channel: str, message_ts: str) -> bool:
-        """True once per message: a mention in a thread arrives both as app_mention and as message."""
-        return self.events.claim(f"{channel}:{message_ts}")
+        """True once per message: a mention in a thread arrives both as app_mention and as message, and an
+        edited message arrives again (with `edited`) under its first `ts`."""
+        return (self.messages or self.events).claim(f"{channel}:{message_ts}")
 
     def signature(self, signature: str) -> bool:
         """True the first time a verified signature is seen; False for a replay of that request."""
@@ -100,11 +107,12 @@ def skip_repeated_deliveries(once: Once, store: FeedbackStore) -> Callable[..., 
 
 
 def _answered(store: FeedbackStore, channel: str, ts: str) -> bool:
-    """Whether a retried message was answered; when the store cannot say, answer it (better twice than never)."""
+    """Whether a retried message was answered; when the store cannot say in time, answer it (better twice
+    than never): this runs before the ack."""
     try:
-        return store.answered_message(channel, ts)
-    except Exception:
-        log.exception("cannot check whether message %s was answered", ts)
+        return within(ANSWERED_DEADLINE, lambda: store.answered_message(channel, ts, timeout=0.3), "an answered check")
+    except Exception as exc:
+        log.warning("cannot check whether message %s was answered (%s); answering it", ts, exc)
         return False
 
 

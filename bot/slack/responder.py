@@ -8,16 +8,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError
 
 from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from bot.answering.followup import Turn, turn_of
 from bot.config import SlackConfig
 from bot.errors import QuestionError
-from bot.slack.blocks import APOLOGY, EMPTY_QUESTION, answer_blocks, fallback_text, notice_blocks
+from bot.slack.blocks import APOLOGY, CONTINUED, EMPTY_QUESTION, answer_messages, fallback_text, notice_blocks
+from bot.slack.delivery import slack_error
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
+from bot.slack.work import BUSY, Work
 from bot.state.conversations import ConversationKey, ConversationStore, conversation_key
 from bot.state.feedback import FeedbackStore, new_answer_id
 
@@ -28,10 +29,11 @@ WORKING_REACTION = "eyes"
 
 @dataclass
 class Reply:
-    """What to post: fallback text and blocks."""
+    """What to post: fallback text and blocks, and (`more`) messages continuing it in the thread."""
 
     text: str
     blocks: list[dict[str, Any]]
+    more: list[list[dict[str, Any]]] = field(default_factory=list)
 
 
 @dataclass
@@ -42,6 +44,7 @@ class Responder:
     store: FeedbackStore
     config: SlackConfig
     once: Once = field(default_factory=Once)  # keeps each event to one answer; `Once.kept_in(db)` across replicas
+    work: Work = field(default_factory=Work)  # answers off bolt's threads, bounded (bot/slack/work.py)
     working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
     conversations: ConversationStore | None = None  # default: the turns in the feedback store's database
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -81,22 +84,32 @@ class Responder:
             return Reply(APOLOGY, notice_blocks(APOLOGY))
         self._remember(conversation, turn_of(answer))
         answer_id = new_answer_id()
-        blocks = answer_blocks(answer, self.config.max_answer_chars, answer_id, asked_by, shareable)
+        continued = not shareable  # an ephemeral reply has no thread to continue in: it is trimmed instead
+        blocks, *more = answer_messages(answer, self.config.max_answer_chars, answer_id, asked_by, shareable, continued)
         try:
             self.store.record_answer(answer_id, answer, blocks, user, channel, thread_ts, message_ts)
         except Exception:  # the answer is still worth posting; only its buttons depend on the store
             log.exception("could not store the answer for feedback")
-            blocks = answer_blocks(answer, self.config.max_answer_chars, None, asked_by)
-        return Reply(fallback_text(answer), blocks)
+            blocks, *more = answer_messages(answer, self.config.max_answer_chars, None, asked_by, continued=continued)
+        return Reply(fallback_text(answer), blocks, more)
 
     def answer_in_channel(
         self, client: WebClient, question: str, user: str, channel: str, message_ts: str, thread_ts: str | None
     ) -> None:
-        """Answer a message where it was asked (in `thread_ts`, or top level when None).
+        """Answer a message where it was asked (in `thread_ts`, or top level when None), in `work`'s answer
+        pool: this returns at once; a full queue gets a "busy, try again shortly" reply instead.
 
         When the answer takes longer than `working_after` seconds, a 👀 reaction on the question shows
         that it is being worked on; it is removed once the reply is posted.
         """
+        self.work.answer(
+            lambda: self._answer_now(client, question, user, channel, message_ts, thread_ts),
+            busy=lambda: self.post_busy(client, channel, thread_ts),
+        )
+
+    def _answer_now(
+        self, client: WebClient, question: str, user: str, channel: str, message_ts: str, thread_ts: str | None
+    ) -> None:
         lock = threading.Lock()
         state = {"done": False, "reacted": False}
 
@@ -144,9 +157,17 @@ class Responder:
         except Exception:  # the answer is still worth posting
             log.exception("could not store the conversation turn in channel %s", conversation.channel)
 
+    def post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
+        """Post `reply` (and its continuations) where the question was asked; an apology if that fails."""
+        self._post(client, channel, thread_ts, reply)
+
+    def post_busy(self, client: WebClient, channel: str, thread_ts: str | None) -> None:
+        """Tell the asker the answer queue is full."""
+        self._post(client, channel, thread_ts, Reply(BUSY, notice_blocks(BUSY)))
+
     def _post(self, client: WebClient, channel: str, thread_ts: str | None, reply: Reply) -> None:
         try:
-            client.chat_postMessage(
+            posted = client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
                 text=reply.text,
@@ -154,21 +175,28 @@ class Responder:
                 unfurl_links=False,
                 unfurl_media=False,
             )
+            for blocks in reply.more:  # a long answer goes on in the thread, in order
+                client.chat_postMessage(
+                    channel=channel,
+                    thread_ts=thread_ts or posted.get("ts"),
+                    text=CONTINUED,
+                    blocks=blocks,
+                    unfurl_links=False,
+                    unfurl_media=False,
+                )
             return
-        except Exception:
-            log.exception("posting the answer failed in channel %s", channel)
+        except Exception as exc:
+            log.warning("posting the answer failed in channel %s: %s", channel, slack_error(exc))
         try:  # never silent: the user at least learns that something went wrong
             client.chat_postMessage(channel=channel, thread_ts=thread_ts, text=APOLOGY, blocks=notice_blocks(APOLOGY))
-        except Exception:
-            log.exception("posting the apology failed too in channel %s", channel)
+        except Exception as exc:
+            log.error("posting the apology failed too in channel %s: %s", channel, slack_error(exc))
 
     @staticmethod
     def _react(client: WebClient, method: str, channel: str, ts: str) -> bool:
         try:
             getattr(client, method)(channel=channel, timestamp=ts, name=WORKING_REACTION)
             return True
-        except SlackApiError as exc:
-            log.info("%s %s failed: %s", method, WORKING_REACTION, exc.response.get("error"))
-        except Exception:
-            log.exception("%s failed", method)
+        except Exception as exc:
+            log.info("%s %s failed: %s", method, WORKING_REACTION, slack_error(exc))
         return False

@@ -13,20 +13,22 @@ from collections.abc import Callable, Mapping
 
 from slack_bolt import App
 from slack_bolt.adapter.socket_mode import SocketModeHandler
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
 from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.errors import SlackStartError
+from bot.slack.digest import digest_claims, digest_poster
+from bot.slack.health import HEALTH_PATH, READY_PATH, readiness
 from bot.slack.http_server import EVENTS_PATH, make_http_server
-from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
 from bot.slack.tokens import API_URL, APP_TOKEN, check_bot_token, read_tokens
+from bot.slack.watchdog import SocketWatchdog
 from bot.state.connect import open_database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
 from bot.state.published import published_version
+from bot.state.retention import RetentionPurger
 
 log = logging.getLogger(__name__)
 
@@ -68,30 +70,21 @@ def serve(
     reloader = start_reloader(
         answerer,
         settings,
-        on_switch=_digest_poster(client, settings.slack.changes_channel),
+        on_switch=digest_poster(client, settings.slack.changes_channel, digest_claims(db)),
         version_source=(lambda: published_version(db)) if db.shared else None,
     )
+    retention = RetentionPurger(store, settings.state.retention_days).start() if settings.state.retention_days else None
     try:
         if http:
-            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, once)
+            _serve_http(app, tokens.signing_secret, settings, stop, who, announce, once, readiness(answerer, db))
         else:
             _serve_socket_mode(app, tokens.app_token, stop, who, announce)
     finally:
         if reloader is not None:
             reloader.stop()
+        if retention is not None:
+            retention.stop()
         db.close()
-
-
-def _digest_poster(client: WebClient, channel: str) -> Callable[[str, str, str], None] | None:
-    """Post each newly published index's change digest to `slack.changes_channel`, if set."""
-    if not channel:
-        return None
-
-    def post(old: str, new: str, digest: str) -> None:
-        text = f"PolicyBot's knowledge base was updated.\n{digest}"
-        client.chat_postMessage(channel=channel, text=escape(text), unfurl_links=False)
-
-    return post
 
 
 def _serve_socket_mode(
@@ -106,9 +99,13 @@ def _serve_socket_mode(
                 f"Slack rejected {APP_TOKEN} ({exc.response.get('error')}): it must be an "
                 "app-level token with the connections:write scope"
             ) from None
+        watchdog = SocketWatchdog(handler.client).start()  # reconnects a connection that went quiet
         announce(f"PolicyBot is online as {who} (Socket Mode). Ctrl-C stops it.")
-        while not stop.wait(1.0):
-            pass
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            watchdog.stop()
     finally:
         handler.client.auto_reconnect_enabled = False
         handler.close()
@@ -122,17 +119,19 @@ def _serve_http(
     who: str,
     announce: Callable[[str], None],
     once: Once,
+    ready: Callable[[], list[str]],
 ) -> None:
     host, port = settings.slack.http_host, settings.slack.http_port
     try:
-        server = make_http_server(app, host, port, signing_secret, once)
+        server = make_http_server(app, host, port, signing_secret, once, ready)
     except OSError as exc:  # a port taken or privileged is the port's fault; anything else, the host's
         key = "slack.http_port" if exc.errno in (errno.EADDRINUSE, errno.EACCES) else "slack.http_host"
         raise SlackStartError(f"cannot listen on {host}:{port} ({exc.strerror}): change {key}") from None
     thread = threading.Thread(target=server.serve_forever, args=(0.2,), name="policybot-http", daemon=True)
     thread.start()
     announce(
-        f"PolicyBot is online as {who}, listening on http://{host}:{server.server_port}{EVENTS_PATH}. Ctrl-C stops it."
+        f"PolicyBot is online as {who}, listening on http://{host}:{server.server_port}{EVENTS_PATH} "
+        f"(probes: {HEALTH_PATH}, {READY_PATH}). Ctrl-C stops it."
     )
     try:
         while not stop.wait(1.0):

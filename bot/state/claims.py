@@ -17,11 +17,13 @@ from typing import Protocol
 
 from bot.errors import StateUnavailable
 from bot.state.database import Database
+from bot.state.deadline import within
 
 log = logging.getLogger(__name__)
 
 PURGE_EVERY = 500  # claims between deletions of expired ones
-CLAIM_TIMEOUT = 1.0  # seconds a claim waits for the database: Slack gives up on an answer after 3
+CLAIM_TIMEOUT = 0.5  # seconds a claim's statement may wait for the database (SQLite's busy timeout, PostgreSQL's)
+CLAIM_DEADLINE = 0.8  # seconds a claim waits in all, connecting included: it comes before Slack's 3 s ack
 RETRY_SECONDS = 5  # after a failed claim, claims stay in memory this long before the database is tried again
 
 
@@ -62,7 +64,7 @@ class SharedKeys:
     """`RecentKeys` kept in the database: a key claimed once is refused (to every replica, and after
     a restart) until `ttl`.
 
-    A claim waits at most `CLAIM_TIMEOUT` seconds for the database. When it fails (unreachable,
+    A claim waits at most `CLAIM_DEADLINE` seconds for the database. When it fails (unreachable,
     locked, broken), claims fall back to this process's memory for `RETRY_SECONDS`, logged, so
     questions are still answered promptly; a repeat is let through only during such an outage.
     """
@@ -88,20 +90,10 @@ class SharedKeys:
         """True for the first claim of `key` (the caller should handle it), False for the rest."""
         if time.monotonic() < self._down_until:
             return self._local.claim(key)
-        now = self._clock()
         self._count += 1
+        purge = self._count % PURGE_EVERY == 1  # the first claim of each process, then every PURGE_EVERY
         try:
-            with self.db.transaction(timeout=CLAIM_TIMEOUT) as tx:
-                won = (
-                    tx.execute(
-                        "INSERT INTO claims (key, expires) VALUES (?, ?) ON CONFLICT (key) "
-                        "DO UPDATE SET expires = excluded.expires WHERE claims.expires < ?",
-                        (f"{self.namespace}:{key}", now + self.ttl, now),
-                    ).rowcount
-                    == 1
-                )
-                if self._count % PURGE_EVERY == 1:  # the first claim of each process, then every PURGE_EVERY
-                    tx.execute("DELETE FROM claims WHERE expires < ?", (now,))
+            won = within(CLAIM_DEADLINE, lambda: self._claim_in_db(key, purge), f"claiming a {self.namespace} key")
         except (StateUnavailable, sqlite3.Error) as exc:
             with self._lock:  # claims in flight fail together: one line per outage
                 first = time.monotonic() >= self._down_until
@@ -117,4 +109,21 @@ class SharedKeys:
                     reason,
                 )
             return self._local.claim(key)
+        if won:
+            self._local.claim(key)  # so that, should the database go away, this process still knows the key
         return won
+
+    def _claim_in_db(self, key: str, purge: bool) -> bool:
+        now = self._clock()
+        with self.db.transaction(timeout=CLAIM_TIMEOUT) as tx:
+            won = (
+                tx.execute(
+                    "INSERT INTO claims (key, expires) VALUES (?, ?) ON CONFLICT (key) "
+                    "DO UPDATE SET expires = excluded.expires WHERE claims.expires < ?",
+                    (f"{self.namespace}:{key}", now + self.ttl, now),
+                ).rowcount
+                == 1
+            )
+            if purge:
+                tx.execute("DELETE FROM claims WHERE expires < ?", (now,))
+        return bool(won)

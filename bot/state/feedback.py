@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.errors import StateUnavailable
 from bot.state.connect import open_feedback_file
 from bot.state.database import Database, Transaction
+from bot.state.deadline import within
 from bot.state.pending import PendingWrites
 
 log = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class FeedbackReport:
 
 
 FLUSH_RETRY_SECONDS = 5.0
-WRITE_TIMEOUT = 2.0  # seconds a vote or correction waits for the database: Slack wants its ack within 3
+WRITE_TIMEOUT = 0.6  # seconds a vote's or correction's statement may wait for the database (busy/statement timeout)
+WRITE_DEADLINE = 0.9  # seconds a vote or correction waits in all, connecting included: Slack wants its ack within 3
 
 
 class FeedbackStore:
@@ -68,15 +70,22 @@ class FeedbackStore:
     SQLite file is opened so, readable by its owner only (0600): it holds users' questions and ids.
     Given `pending`, writes that cannot reach a lost PostgreSQL are kept in that file and written,
     in order, as soon as the database answers again. A vote or correction waits at most
-    `write_timeout` seconds for the database, so the user can be told in time when it was not saved.
+    `write_deadline` seconds for the database, so the user can be told in time when it was not saved;
+    past it, `DeadlineExceeded` is raised and the write goes on in the background (into the pending
+    file, if the database is lost).
     """
 
     def __init__(
-        self, db: Database | Path, pending: PendingWrites | None = None, write_timeout: float = WRITE_TIMEOUT
+        self,
+        db: Database | Path,
+        pending: PendingWrites | None = None,
+        write_timeout: float = WRITE_TIMEOUT,
+        write_deadline: float = WRITE_DEADLINE,
     ) -> None:
         self.db = open_feedback_file(db) if isinstance(db, Path) else db
         self.pending = pending
         self.write_timeout = write_timeout
+        self.write_deadline = write_deadline
         self._flusher: threading.Thread | None = None
         self._flusher_lock = threading.Lock()
         if pending is not None and pending.has_entries():
@@ -113,9 +122,9 @@ class FeedbackStore:
         ]
         self._write("answer", row)
 
-    def answered_message(self, channel: str, message_ts: str) -> bool:
+    def answered_message(self, channel: str, message_ts: str, timeout: float | None = None) -> bool:
         """Whether the question in this message has been answered (a retried event must not be answered again)."""
-        with self.db.transaction() as tx:
+        with self.db.transaction(timeout) as tx:
             row = tx.execute(
                 "SELECT 1 AS found FROM answers WHERE channel = ? AND message_ts = ? LIMIT 1", (channel, message_ts)
             ).fetchone()
@@ -147,14 +156,18 @@ class FeedbackStore:
         """
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
-        return self._write("vote", [answer_id, user, channel, vote, _now()], self.write_timeout)
+        row = [answer_id, user, channel, vote, _now()]
+        return within(self.write_deadline, lambda: self._write("vote", row, self.write_timeout), "storing a vote")
 
     def record_correction(self, answer_id: str, user: str, right_answer: str, right_source: str) -> bool:
         """Store what the right answer or source would have been; False when there is nothing to store."""
         right_answer, right_source = right_answer.strip(), right_source.strip()
         if not (right_answer or right_source):
             return False
-        return self._write("correction", [answer_id, user, _now(), right_answer, right_source], self.write_timeout)
+        row = [answer_id, user, _now(), right_answer, right_source]
+        return within(
+            self.write_deadline, lambda: self._write("correction", row, self.write_timeout), "storing a correction"
+        )
 
     def report(self, top: int = 10) -> FeedbackReport:
         """The figures `policybot feedback` prints."""
@@ -182,6 +195,15 @@ class FeedbackStore:
                 for r in corrections
             ],
         )
+
+    def purge(self, before: datetime) -> int:
+        """Delete the answers stored before `before`, with their votes and corrections; how many answers went."""
+        cutoff = before.astimezone(UTC).isoformat(timespec="seconds")
+        old = "SELECT id FROM answers WHERE created < ?"
+        with self.db.transaction() as tx:
+            tx.execute(f"DELETE FROM votes WHERE answer_id IN ({old})", (cutoff,))
+            tx.execute(f"DELETE FROM corrections WHERE answer_id IN ({old})", (cutoff,))
+            return int(tx.execute("DELETE FROM answers WHERE created < ?", (cutoff,)).rowcount)
 
     def flush(self) -> int:
         """Write the feedback kept while the database was unreachable; the number of writes replayed.

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -13,6 +16,7 @@ from slack_sdk import WebClient
 from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.slack.app import build_app
+from bot.state.database import Database, parse_url
 from bot.state.feedback import FeedbackStore
 from tests.disk_faults import small_disk  # noqa: F401  (a 4 MB tmpfs to fill)
 from tests.slack.fakeslack import FakeSlack
@@ -48,3 +52,27 @@ def socket_app(make_app: MakeApp, bolt_socket_mode: Callable[..., Any]) -> Calla
         return app
 
     return connect
+
+
+@pytest.fixture
+def silent_database(tmp_path: Path) -> Iterator[Database]:
+    """A PostgreSQL address that accepts connections and never answers (a hung server, a black-holed network)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                accepted.append(listener.accept()[0])
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    port = listener.getsockname()[1]
+    yield Database(parse_url(f"postgresql://policybot@127.0.0.1:{port}/policybot", tmp_path), shared=True)
+    stop.set()
+    thread.join()
+    for conn in accepted:
+        conn.close()
+    listener.close()

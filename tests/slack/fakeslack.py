@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from slack_sdk.signature import SignatureVerifier
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Opcode
 from websockets.sync.server import Server, ServerConnection, serve
 
 TEAM_ID = "T1"
@@ -40,6 +41,25 @@ MAX_TEXT_CHARS = 40_000
 MAX_MESSAGE_BLOCKS = 50
 MAX_VIEW_BLOCKS = 100
 MAX_SECTION_TEXT_CHARS = 3_000
+MAX_FIELD_CHARS = 2_000
+MAX_FIELDS = 10
+MAX_HEADER_CHARS = 150
+MAX_MARKDOWN_BLOCK_CHARS = 12_000
+MAX_BLOCKS_TEXT_CHARS = 12_000  # all text in a message's blocks; Slack answers msg_blocks_too_long above ~12-13 K
+MAX_CONTEXT_ELEMENTS = 10
+MAX_ACTION_ELEMENTS = 25
+MAX_BUTTON_TEXT_CHARS = 75
+MAX_BUTTON_VALUE_CHARS = 2_000
+MAX_BLOCK_ID_CHARS = 255
+ACK_SECONDS = 3.0  # Slack gives up on an HTTP request or a Socket Mode ack after 3 s
+TRIGGER_SECONDS = 3.0  # a trigger_id opens a modal only within 3 s of the click
+RESPONSE_URL_USES = 5  # a response_url takes 5 posts ...
+RESPONSE_URL_SECONDS = 30 * 60  # ... within 30 minutes
+_CHANNEL_ID = re.compile(r"[CDG][A-Z0-9]{1,20}")
+_TRIGGER_ID = re.compile(r"([0-9]{13})\.[^\s]+")  # issued-at in milliseconds, as `new_trigger_id()` makes them
+_BLOCK_TYPES = frozenset(
+    {"section", "context", "actions", "divider", "header", "input", "markdown", "rich_text", "image", "file"}
+)
 _OK_METHODS = frozenset(
     {
         "reactions.add",
@@ -48,10 +68,18 @@ _OK_METHODS = frozenset(
         "views.publish",
         "views.update",
         "assistant.threads.setStatus",
+        "assistant.threads.setSuggestedPrompts",
         "api.test",
     }
 )
 _MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.postEphemeral", "chat.update"})
+_CHANNEL_METHODS = _MESSAGE_METHODS | {
+    "reactions.add",
+    "reactions.remove",
+    "assistant.threads.setStatus",
+    "assistant.threads.setSuggestedPrompts",
+}
+CHANNEL_STATES = ("archived", "not_in_channel", "missing")
 _KNOWN_METHODS = _OK_METHODS | _MESSAGE_METHODS | {"auth.test", "apps.connections.open"}
 _JSON_FORM_FIELDS = ("blocks", "attachments", "view", "metadata")
 
@@ -85,6 +113,12 @@ class FakeSlack:
         self._scripts: defaultdict[str, deque[Reply]] = defaultdict(deque)
         self._connections: list[ServerConnection] = []
         self._ts_counter = itertools.count(1)
+        self.channels: dict[str, str] = {}  # channel id -> one of CHANNEL_STATES; others exist, with the bot in them
+        self._limited_until: dict[str, float] = {}  # method -> time.monotonic() its rate-limit window ends
+        self._response_uses: dict[str, list[float]] = {}  # response_url path -> times it was posted to
+        self._answers: dict[int, dict[str, Any]] = {}  # id of a Web API call -> the JSON the fake answered
+        self._refused: set[int] = set()  # ids of calls answered with an HTTP error (429, 5xx...)
+        self._silent: set[int] = set()  # ids of connections that went silent (no envelopes, no pongs)
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(_Handler, fake=self))
         self._http.daemon_threads = True
         self._ws: Server = serve(
@@ -143,14 +177,38 @@ class FakeSlack:
         headers: dict[str, str] | None = None,
         body: dict[str, Any] | str | None = None,
     ) -> None:
-        """Queue a one-off reply for `method`, e.g. `script("chat.postMessage", 429, {"Retry-After": "0"})`.
+        """Queue a one-off reply for `method`, e.g. `script("chat.postMessage", 429, {"Retry-After": "1"})`.
 
         A missing body becomes `{"ok": false, "error": "ratelimited"}` for 429, else `{"ok": status < 400}`.
+        A 429 carries Retry-After, a whole number of seconds of at least 1 as Slack's does (default "1"),
+        and the method stays rate-limited that long: a call that does not wait gets another 429.
         """
+        headers = dict(headers or {})
+        if status == 429:
+            retry_after = headers.setdefault("Retry-After", "1")
+            if not retry_after.isdigit() or int(retry_after) < 1:
+                raise ValueError(f"Slack's Retry-After is a whole number of seconds, at least 1; got {retry_after!r}")
         if body is None:
             body = {"ok": False, "error": "ratelimited"} if status == 429 else {"ok": status < 400}
         with self._cond:
-            self._scripts[method].append(Reply(status, dict(headers or {}), body))
+            self._scripts[method].append(Reply(status, headers, body))
+
+    def rate_limit(self, method: str, seconds: int) -> None:
+        """Answer `method` with 429 and the remaining Retry-After for the next `seconds` seconds."""
+        with self._cond:
+            self._limited_until[method] = time.monotonic() + seconds
+
+    def set_channel(self, channel: str, state: str) -> None:
+        """Make `channel` archived, one the bot is not in, or missing (one of CHANNEL_STATES)."""
+        if state not in CHANNEL_STATES:
+            raise ValueError(f"state must be one of {CHANNEL_STATES}")
+        with self._cond:
+            self.channels[channel] = state
+
+    def refused(self, call: Call) -> bool:
+        """Whether `call` was answered with an HTTP error (a 429, a scripted 5xx) rather than handled."""
+        with self._cond:
+            return id(call) in self._refused
 
     def calls_to(self, method: str) -> list[Call]:
         """Calls recorded so far for `method`."""
@@ -169,17 +227,55 @@ class FakeSlack:
         return [call for call in self.calls if call.method == method]
 
     def _handle_http(self, path: str, call: Call) -> Reply:
+        now = time.monotonic()
         with self._cond:
             self.calls.append(call)
             self._cond.notify_all()
+            limited = self._limited_until.get(call.method, 0.0) - now
             scripted = self._scripts[call.method].popleft() if self._scripts.get(call.method) else None
+            if limited <= 0 and scripted is not None and scripted.status == 429:
+                self._limited_until[call.method] = now + int(scripted.headers["Retry-After"])
+        if limited > 0:  # called again before Retry-After had passed
+            retry_after = str(max(1, int(limited + 0.999)))
+            scripted = Reply(429, {"Retry-After": retry_after}, {"ok": False, "error": "ratelimited"})
         if scripted is not None:
+            if scripted.status >= 400:
+                with self._cond:
+                    self._refused.add(id(call))
             return scripted
         if path.startswith("/response/"):
-            return Reply(200, {"Content-Type": "text/html"}, "ok")
+            return self._response_reply(path, call, now)
         if not path.startswith("/api/"):
             return Reply(404, {"Content-Type": "text/plain"}, "not found")
-        return Reply(200, {}, self._api_reply(call))
+        reply = self._api_reply(call)
+        with self._cond:
+            self._answers[id(call)] = reply
+        return Reply(200, {}, reply)
+
+    def posted_ts(self, call: Call) -> str:
+        """The `ts` the fake gave the message `call` posted."""
+        with self._cond:
+            return str(self._answers[id(call)]["ts"])
+
+    def _response_reply(self, path: str, call: Call, now: float) -> Reply:
+        """A response_url: 5 posts within 30 minutes of the first, each a valid message or a deletion."""
+        with self._cond:
+            uses = self._response_uses.setdefault(path, [])
+            if uses and now - uses[0] > RESPONSE_URL_SECONDS:
+                return Reply(404, {}, {"ok": False, "error": "expired_url"})
+            if len(uses) >= RESPONSE_URL_USES:
+                return Reply(404, {}, {"ok": False, "error": "used_url"})
+            uses.append(now)
+        error = None if call.body.get("delete_original") else _payload_error("chat.postMessage", call.body)
+        if (
+            error is None
+            and not call.body.get("delete_original")
+            and not (call.body.get("text") or call.body.get("blocks"))
+        ):
+            error = "no_text"
+        if error is not None:
+            return Reply(400, {}, {"ok": False, "error": error})
+        return Reply(200, {}, {"ok": True})
 
     def _api_reply(self, call: Call) -> dict[str, Any]:
         method, body = call.method, call.body
@@ -187,6 +283,8 @@ class FakeSlack:
             return {"ok": False, "error": "unknown_method"}
         auth = call.headers.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip() if auth else str(body.get("token", ""))
+        if method == "apps.connections.open" and not auth:  # Slack takes the app token from the header only
+            token = ""
         if not token:
             return {"ok": False, "error": "not_authed"}
         if token not in (self.bot_token, self.app_token):
@@ -206,7 +304,9 @@ class FakeSlack:
             }
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.ws_port}/link/?ticket={uuid.uuid4()}"}
-        error = _payload_error(method, body)
+        error = self._channel_error(method, body) or _payload_error(method, body)
+        if error is None and method == "views.open":
+            error = _trigger_error(str(body.get("trigger_id") or ""))
         if error is not None:
             return {"ok": False, "error": error}
         if method in _MESSAGE_METHODS and not any(body.get(k) for k in ("text", "blocks", "attachments")):
@@ -227,6 +327,22 @@ class FakeSlack:
         if method.startswith("views.") and isinstance(body.get("view"), dict):
             return {"ok": True, "view": {"id": f"V{next(self._ts_counter):08d}", **body["view"]}}
         return {"ok": True}
+
+    def _channel_error(self, method: str, body: dict[str, Any]) -> str | None:
+        if method not in _CHANNEL_METHODS:
+            return None
+        channel = str(body.get("channel") or body.get("channel_id") or "")
+        if not _CHANNEL_ID.fullmatch(channel):
+            return "channel_not_found"
+        with self._cond:
+            state = self.channels.get(channel)
+        if state == "missing":
+            return "channel_not_found"
+        if state == "archived" and method != "reactions.remove":
+            return "is_archived"
+        if state == "not_in_channel" and not channel.startswith("D"):
+            return "not_in_channel"
+        return None
 
     def _new_ts(self) -> str:
         return f"{int(time.time())}.{next(self._ts_counter):06d}"
@@ -295,7 +411,8 @@ class FakeSlack:
                     raise AssertionError(f"no Socket Mode client connected within {timeout}s")
                 conn = self._connections[-1]
             try:
-                conn.send(json.dumps(envelope))
+                if id(conn) not in self._silent:  # a silent connection swallows what Slack sends
+                    conn.send(json.dumps(envelope))
                 return envelope_id
             except ConnectionClosed:  # closing under us (e.g. mid-reconnect): forget it, try the next one
                 with self._cond, contextlib.suppress(ValueError):
@@ -307,6 +424,24 @@ class FakeSlack:
             if not self._cond.wait_for(lambda: envelope_id in self.acks, timeout):
                 raise AssertionError(f"envelope {envelope_id} was not acked within {timeout}s")
             return self.acks[envelope_id]
+
+    def go_silent(self) -> None:
+        """Keep the open connections up but send nothing on them: no envelopes, no pongs to the client's pings.
+
+        This is the "connected but no events" failure: only a client that watches for pongs and envelopes
+        notices it; new connections are served normally.
+        """
+        with self._cond:
+            conns = list(self._connections)
+            self._silent |= {id(conn) for conn in conns}
+        for conn in conns:
+            send_frame = conn.protocol.send_frame
+
+            def drop_pongs(frame: Any, send_frame: Any = send_frame) -> None:
+                if frame.opcode is not Opcode.PONG:
+                    send_frame(frame)
+
+            conn.protocol.send_frame = drop_pongs  # type: ignore[method-assign]
 
     def disconnect_clients(self, reason: str | None = None) -> None:
         """Close open WebSocket connections; with `reason` (e.g. "refresh_requested") send Slack's disconnect first.
@@ -373,21 +508,88 @@ def _parse_body(raw: bytes, content_type: str, query: str) -> dict[str, Any]:
 
 
 def _payload_error(method: str, body: dict[str, Any]) -> str | None:
-    """Slack's error for an oversized message or view, or None when it fits."""
+    """Slack's error for an oversized or malformed message or view, or None when Slack would take it."""
     if len(str(body.get("text") or "")) > MAX_TEXT_CHARS:
         return "msg_too_long"
     view = body.get("view")
     blocks = view.get("blocks") if isinstance(view, dict) else body.get("blocks")
-    if not isinstance(blocks, list):
+    if blocks is None:
         return None
+    if not isinstance(blocks, list):
+        return "invalid_blocks_format"
     limit = MAX_VIEW_BLOCKS if method.startswith("views.") else MAX_MESSAGE_BLOCKS
-    if len(blocks) > limit:
+    if len(blocks) > limit or any(_block_error(block) for block in blocks):
         return "invalid_blocks"
-    for block in blocks:
-        text = block.get("text") if isinstance(block, dict) and block.get("type") == "section" else None
-        if isinstance(text, dict) and len(str(text.get("text", ""))) > MAX_SECTION_TEXT_CHARS:
-            return "invalid_blocks"
+    if not method.startswith("views.") and sum(len(t) for t in _texts(blocks)) > MAX_BLOCKS_TEXT_CHARS:
+        return "msg_blocks_too_long"
     return None
+
+
+def _block_error(block: Any) -> bool:
+    """Whether Slack refuses this block: an unknown type, or a field over its documented limit."""
+    if not isinstance(block, dict) or block.get("type") not in _BLOCK_TYPES:
+        return True
+    if len(str(block.get("block_id", ""))) > MAX_BLOCK_ID_CHARS:
+        return True
+    kind = block["type"]
+    text = block.get("text") if isinstance(block.get("text"), dict) else {}
+    if kind == "section":
+        fields = block.get("fields") or []
+        if not text.get("text") and not fields:
+            return True
+        return (
+            len(str(text.get("text", ""))) > MAX_SECTION_TEXT_CHARS
+            or len(fields) > MAX_FIELDS
+            or any(len(str(f.get("text", ""))) > MAX_FIELD_CHARS for f in fields)
+        )
+    if kind == "header":
+        return text.get("type") != "plain_text" or not 0 < len(str(text.get("text", ""))) <= MAX_HEADER_CHARS
+    if kind == "markdown":
+        return not 0 < len(str(block.get("text", ""))) <= MAX_MARKDOWN_BLOCK_CHARS
+    if kind == "context":
+        return not 0 < len(block.get("elements") or []) <= MAX_CONTEXT_ELEMENTS
+    if kind == "actions":
+        elements = block.get("elements") or []
+        return not 0 < len(elements) <= MAX_ACTION_ELEMENTS or any(_button_error(e) for e in elements)
+    return False
+
+
+def _button_error(element: dict[str, Any]) -> bool:
+    if element.get("type") != "button":
+        return False
+    label = element.get("text") or {}
+    return (
+        label.get("type") != "plain_text"
+        or not 0 < len(str(label.get("text", ""))) <= MAX_BUTTON_TEXT_CHARS
+        or len(str(element.get("value", ""))) > MAX_BUTTON_VALUE_CHARS
+    )
+
+
+def _texts(node: Any) -> list[str]:
+    """Every `text` string inside blocks, however deeply nested: what Slack counts against the message."""
+    if isinstance(node, list):
+        return [t for item in node for t in _texts(item)]
+    if not isinstance(node, dict):
+        return []
+    found = [node["text"]] if isinstance(node.get("text"), str) else []
+    return found + [
+        t for key, value in node.items() if key != "text" or not isinstance(value, str) for t in _texts(value)
+    ]
+
+
+def _trigger_error(trigger_id: str) -> str | None:
+    """expired_trigger_id 3 s after the click; invalid_trigger_id for one Slack never issued."""
+    match = _TRIGGER_ID.fullmatch(trigger_id)
+    if match is None:
+        return "invalid_trigger_id"
+    if time.time() - int(match.group(1)) / 1000 > TRIGGER_SECONDS:
+        return "expired_trigger_id"
+    return None
+
+
+def new_trigger_id(name: str = "") -> str:
+    """A trigger_id as Slack issues it with a click or a command: valid for 3 s from now."""
+    return f"{int(time.time() * 1000)}.1.{name or uuid.uuid4().hex}"
 
 
 def signed_post(
@@ -412,10 +614,44 @@ def signed_post(
     request = urllib.request.Request(url, data=raw_body, headers=headers, method="POST")
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     try:
-        with opener.open(request, timeout=3) as response:
+        with opener.open(request, timeout=ACK_SECONDS) as response:
             return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
     except urllib.error.HTTPError as error:
         return error.code, {k.lower(): v for k, v in error.headers.items()}, error.read()
+
+
+class Attempt(NamedTuple):
+    """One HTTP delivery of an event: its X-Slack-Retry-Num, the status (None: no answer within 3 s), seconds taken."""
+
+    retry_num: int
+    status: int | None
+    seconds: float
+
+
+def deliver_event(url: str, raw_body: bytes, secret: str, retries: int = 2) -> list[Attempt]:
+    """POST an Events API body as Slack does: an attempt not answered 2xx within 3 s is sent again at once,
+    with X-Slack-Retry-Num 1, then 2, and X-Slack-Retry-Reason (`http_timeout`, `http_error`,
+    `connection_failed`), unless the reply said X-Slack-No-Retry: 1. Slack waits a minute, then five, between
+    retries; this sends them at once. Returns every attempt; the event was acknowledged if the last is 2xx.
+    """
+    attempts: list[Attempt] = []
+    reason = ""
+    for retry_num in range(retries + 1):
+        started = time.monotonic()
+        try:
+            status, headers, _ = signed_post(
+                url, raw_body, secret, retry_num=retry_num or None, retry_reason=reason or "http_timeout"
+            )
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as exc:
+            timed_out = isinstance(exc, TimeoutError) or isinstance(getattr(exc, "reason", None), TimeoutError)
+            attempts.append(Attempt(retry_num, None, time.monotonic() - started))
+            reason = "http_timeout" if timed_out else "connection_failed"
+            continue
+        attempts.append(Attempt(retry_num, status, time.monotonic() - started))
+        if 200 <= status < 300 or headers.get("x-slack-no-retry") == "1":
+            break
+        reason = "http_error"
+    return attempts
 
 
 # -- payload builders, shaped like Slack's ---------------------------------------------------
@@ -508,6 +744,31 @@ def dm_event(
     return _event_callback(_message("message", text, channel, user, ts, channel_type="im"), event_id)
 
 
+def assistant_thread_started_event(
+    thread_ts: str, channel: str = "D1", user: str = "U1", event_id: str | None = None
+) -> dict[str, Any]:
+    """An `event_callback` body for `assistant_thread_started`: the user opened the bot's assistant view."""
+    event = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": {"channel_id": "C1", "team_id": TEAM_ID, "enterprise_id": None},
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": _ts(),
+    }
+    return _event_callback(event, event_id)
+
+
+def assistant_message_event(
+    text: str, thread_ts: str, channel: str = "D1", user: str = "U1", event_id: str | None = None
+) -> dict[str, Any]:
+    """An `event_callback` body for a question typed in an assistant thread (message.im with thread_ts)."""
+    event = _message("message", text, channel, user, None, channel_type="im", thread_ts=thread_ts)
+    return _event_callback(event, event_id)
+
+
 def thread_message_event(
     text: str,
     thread_ts: str,
@@ -546,7 +807,7 @@ def slash_command_form(
         "api_app_id": APP_ID,
         "is_enterprise_install": "false",
         "response_url": response_url,
-        "trigger_id": trigger_id or f"{int(time.time())}.1.{uuid.uuid4().hex}",
+        "trigger_id": trigger_id or new_trigger_id(),
     }
 
 
@@ -572,7 +833,7 @@ def block_action_payload(
         "api_app_id": APP_ID,
         "token": "verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel, "is_ephemeral": False},
-        "trigger_id": trigger_id or f"{int(time.time())}.1.{uuid.uuid4().hex}",
+        "trigger_id": trigger_id or new_trigger_id(),
         "team": {"id": TEAM_ID, "domain": "policybot-test"},
         "enterprise": None,
         "is_enterprise_install": False,
@@ -630,7 +891,7 @@ def view_submission_payload(
         "user": _user(user),
         "api_app_id": APP_ID,
         "token": "verification-token",
-        "trigger_id": f"{int(time.time())}.1.fake",
+        "trigger_id": new_trigger_id(),
         "view": view,
         "response_urls": [],
         "is_enterprise_install": False,

@@ -44,7 +44,7 @@ def web_client(fake_slack: FakeSlack) -> WebClient:
     return WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url)
 
 
-class _QuietHandler(WSGIRequestHandler):
+class QuietHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet."""
 
@@ -53,7 +53,7 @@ class _QuietHandler(WSGIRequestHandler):
 def bolt_http() -> Iterator[Callable[[App], str]]:
     """Factory: serve an App over real HTTP (WSGI) and return its `/slack/events` URL; stopped at teardown."""
     servers = WsgiServers()
-    yield lambda app: servers.start(make_server("127.0.0.1", 0, SlackRequestHandler(app), handler_class=_QuietHandler))
+    yield lambda app: servers.start(make_server("127.0.0.1", 0, SlackRequestHandler(app), handler_class=QuietHandler))
     servers.stop_all()
 
 

@@ -28,7 +28,7 @@ def test_bad_signature_or_stale_timestamp_gets_401_and_no_reply(
 
 def test_rate_limited_reply_is_retried_and_arrives(fake_slack: FakeSlack, socket_app: MakeApp) -> None:
     socket_app()
-    fake_slack.script("chat.postMessage", status=429, headers={"Retry-After": "0"})
+    fake_slack.script("chat.postMessage", status=429, headers={"Retry-After": "1"})
     fake_slack.send_envelope("events_api", dm_event(PILLARS))
     [limited, delivered] = fake_slack.wait_for_call("chat.postMessage", count=2, timeout=5)
     assert limited.body == delivered.body and "three pillars" in text_of(delivered)

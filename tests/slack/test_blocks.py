@@ -5,19 +5,25 @@ from __future__ import annotations
 from urllib.parse import unquote
 
 import pytest
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError
 
 from bot.answering.answer import Answer, Citation, Quote
 from bot.slack.blocks import (
     MAX_BLOCKS,
+    MAX_MESSAGE_TEXT,
     MAX_SECTION_CHARS,
     TRIMMED_NOTE,
     answer_blocks,
+    answer_messages,
     fallback_text,
     feedback_modal,
     fragment_url,
+    message_text_length,
 )
-from bot.slack.mrkdwn import escape, question_text, trim_at_sentence
+from bot.slack.mrkdwn import escape, question_text, split_at_sentences, trim_at_sentence
 from embeddings.passage import Passage
+from tests.slack.fakeslack import FakeSlack
 
 URL = "https://example.org/policy"
 
@@ -127,14 +133,50 @@ def test_long_answer_is_trimmed_at_a_sentence_with_a_pointer_to_the_sources() ->
     assert body.endswith("policy. [1]")
 
 
-def test_every_block_fits_slacks_limits_however_many_sources() -> None:
+def many_sources_answer() -> Answer:
+    """80 quotes from 80 sections with 500-character names: some 50 KB of sources, far over one message."""
     quotes = [
         (f"Fact {i}.", passage(f"Fact {i}. " + "word " * 400, section=(f"S{i} " + "x" * 500,), n=i)) for i in range(80)
     ]
-    blocks = answer_blocks(answer_of(*quotes), max_chars=3000, answer_id="a1")
-    assert len(blocks) <= MAX_BLOCKS
-    assert blocks[-1]["type"] == "actions"
-    assert all(len(b["text"]["text"]) <= MAX_SECTION_CHARS for b in blocks if b["type"] == "section")
+    return answer_of(*quotes)
+
+
+def test_every_message_fits_slacks_limits_however_many_sources() -> None:
+    messages = answer_messages(many_sources_answer(), max_chars=3000, answer_id="a1")
+    assert len(messages) > 1  # the sources go on in the thread
+    for blocks in messages:
+        assert len(blocks) <= MAX_BLOCKS and message_text_length(blocks) <= MAX_MESSAGE_TEXT
+        assert all(len(b["text"]["text"]) <= MAX_SECTION_CHARS for b in blocks if b["type"] == "section")
+    assert messages[0][-1]["type"] == "actions" and all(b["type"] != "actions" for m in messages[1:] for b in m)
+    shown = "\n".join(all_text(m) for m in messages)
+    assert all(f"[{n}]" in shown for n in range(1, 81))  # every source is listed somewhere
+
+
+def test_slack_accepts_every_message_of_a_long_reply(fake_slack: FakeSlack, web_client: WebClient) -> None:
+    for blocks in answer_messages(many_sources_answer(), max_chars=3000, answer_id="a1"):
+        assert web_client.chat_postMessage(channel="C1", text="answer", blocks=blocks)["ok"]
+    with pytest.raises(SlackApiError) as refused:  # what one message holding it all got
+        blocks = [b for m in answer_messages(many_sources_answer(), max_chars=3000, answer_id="a1") for b in m]
+        web_client.chat_postMessage(channel="C1", text="answer", blocks=blocks[:MAX_BLOCKS])
+    assert refused.value.response["error"] == "msg_blocks_too_long"
+
+
+def test_a_long_answer_continues_in_later_messages_without_losing_a_word() -> None:
+    sentences = [f"Sentence number {i} says something about R&D & policy." for i in range(200)]
+    p = passage(" ".join(sentences))
+    messages = answer_messages(answer_of(*[(s, p) for s in sentences]), max_chars=2500)
+    parts = [messages[0][0]["text"]["text"]] + [m[0]["text"]["text"] for m in messages[1:] if "Sources" not in str(m)]
+    assert all(len(part) <= 2500 for part in parts) and len(parts) > 3
+    assert " ".join(parts).split() == escape(" ".join(f"{s} [1]" for s in sentences)).split()
+
+
+def test_cuts_never_split_a_link_or_an_entity() -> None:
+    url = "https://example.org/" + "a-b" * 40
+    lines = [f"<{url}|Title {i} &amp; more>" for i in range(200)]
+    for limit in range(2800, 3000):  # every cut point across a whole line, near a section's limit
+        for text in (trim_at_sentence(" &amp; ".join(lines), limit)[0], split_at_sentences("&amp;" * 1000, limit)[0]):
+            assert text.count("<") == text.count(">")
+            assert all(chunk.startswith(("amp;", "lt;", "gt;")) for chunk in text.split("&")[1:])
 
 
 def test_abstention_says_the_knowledge_base_does_not_cover_it_and_lists_nearest_sources() -> None:

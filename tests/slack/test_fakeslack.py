@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Callable
 from typing import Any
+from wsgiref.simple_server import make_server
 
 import pytest
 from slack_bolt import Ack, App, BoltRequest, Respond, Say
 from slack_bolt.adapter.socket_mode import SocketModeHandler
+from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
+from slack_sdk.webhook import WebhookClient
 
 from tests.slack.fakeslack import (
     FORM,
     FakeSlack,
     app_mention_event,
     block_action_payload,
+    deliver_event,
     dm_event,
     encode_form,
     encode_payload,
+    new_trigger_id,
     signed_post,
     slash_command_form,
     thread_message_event,
     view_submission_payload,
 )
+from tests.slack.fixtures import QuietHandler, WsgiServers
 
 SECRET = "test-signing-secret"
 ConnectSocket = Callable[..., SocketModeHandler]
@@ -122,16 +129,91 @@ def test_unknown_method_is_reported(web_client: WebClient) -> None:
 
 
 def test_rate_limited_call_succeeds_with_retry_handler(fake_slack: FakeSlack, web_client: WebClient) -> None:
-    fake_slack.script("chat.postMessage", status=429, headers={"Retry-After": "0"})
+    fake_slack.script("chat.postMessage", status=429, headers={"Retry-After": "1"})
     with pytest.raises(SlackApiError) as raised:
         web_client.chat_postMessage(channel="C1", text="hi")
     assert raised.value.response.status_code == 429
-    assert raised.value.response.headers["Retry-After"] == "0"
+    assert raised.value.response.headers["Retry-After"] == "1"
+    with pytest.raises(SlackApiError) as again:  # not waiting out Retry-After gets another 429
+        web_client.chat_postMessage(channel="C1", text="hi")
+    assert again.value.response.status_code == 429
 
-    fake_slack.script("chat.postMessage", status=429, headers={"Retry-After": "0"})
+    time.sleep(1.0)
+    fake_slack.script("chat.postMessage", status=429, headers={"Retry-After": "1"})
     web_client.retry_handlers.append(RateLimitErrorRetryHandler(max_retry_count=1))
     assert web_client.chat_postMessage(channel="C1", text="hi")["ok"]
-    assert len(fake_slack.calls_to("chat.postMessage")) == 3
+    assert len(fake_slack.calls_to("chat.postMessage")) == 4
+
+
+def test_retry_after_is_at_least_one_second_as_slacks_is(fake_slack: FakeSlack) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        fake_slack.script("chat.postMessage", status=429, headers={"Retry-After": "0"})
+
+
+def test_blocks_over_slacks_limits_are_refused_with_its_errors(web_client: WebClient) -> None:
+    section = {"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2_900}}
+    cases: list[tuple[list[dict[str, Any]], str]] = [
+        ([section] * 5, "msg_blocks_too_long"),  # each fits; 14,500 characters together do not
+        ([{"type": "header", "text": {"type": "plain_text", "text": "x" * 151}}], "invalid_blocks"),
+        ([{"type": "section", "text": {"type": "mrkdwn", "text": ""}}], "invalid_blocks"),
+        ([{"type": "section", "fields": [{"type": "mrkdwn", "text": "x" * 2001}]}], "invalid_blocks"),
+        ([{"type": "no_such_block"}], "invalid_blocks"),
+        ([{"type": "actions", "elements": []}], "invalid_blocks"),
+    ]
+    for blocks, error in cases:
+        with pytest.raises(SlackApiError) as raised:
+            web_client.chat_postMessage(channel="C1", text="x", blocks=blocks)
+        assert raised.value.response["error"] == error
+    assert web_client.chat_postMessage(channel="C1", text="x", blocks=[section] * 4)["ok"]
+
+
+def test_archived_missing_and_unjoined_channels_are_refused(fake_slack: FakeSlack, web_client: WebClient) -> None:
+    fake_slack.set_channel("CARCHIVED", "archived")
+    fake_slack.set_channel("CGONE", "missing")
+    fake_slack.set_channel("COUTSIDE", "not_in_channel")
+    for channel, error in [
+        ("CARCHIVED", "is_archived"),
+        ("CGONE", "channel_not_found"),
+        ("COUTSIDE", "not_in_channel"),
+        ("general", "channel_not_found"),  # a name, not an id
+    ]:
+        with pytest.raises(SlackApiError) as raised:
+            web_client.chat_postMessage(channel=channel, text="hi")
+        assert raised.value.response["error"] == error
+
+
+def test_connections_open_takes_the_app_token_from_the_header_only(fake_slack: FakeSlack) -> None:
+    def connections_open(body: bytes, headers: dict[str, str]) -> dict[str, Any]:
+        request = urllib.request.Request(fake_slack.api_url + "apps.connections.open", body, headers, method="POST")
+        with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=3) as response:
+            return dict(json.loads(response.read()))
+
+    form = {"Content-Type": FORM}
+    assert connections_open(encode_form({"token": fake_slack.app_token}), form)["error"] == "not_authed"
+    assert connections_open(b"", form | {"Authorization": f"Bearer {fake_slack.app_token}"})["ok"]
+
+
+def test_a_trigger_id_expires_three_seconds_after_the_click(fake_slack: FakeSlack, web_client: WebClient) -> None:
+    view = {"type": "modal", "title": {"type": "plain_text", "text": "t"}, "blocks": []}
+    assert web_client.views_open(trigger_id=new_trigger_id(), view=view)["ok"]
+    stale = f"{int((time.time() - 3.5) * 1000)}.1.x"
+    for trigger, error in [(stale, "expired_trigger_id"), ("trig-1", "invalid_trigger_id")]:
+        with pytest.raises(SlackApiError) as raised:
+            web_client.views_open(trigger_id=trigger, view=view)
+        assert raised.value.response["error"] == error
+
+
+def test_a_response_url_takes_five_posts(fake_slack: FakeSlack) -> None:
+    webhook = WebhookClient(fake_slack.response_url("five"))
+    statuses = [webhook.send(text=f"reply {n}").status_code for n in range(6)]
+    assert statuses == [200] * 5 + [404]
+    assert json.loads(webhook.send(text="again").body)["error"] == "used_url"
+
+
+def test_a_response_url_refuses_oversized_blocks(fake_slack: FakeSlack) -> None:
+    blocks = [{"type": "section", "text": {"type": "mrkdwn", "text": "x" * 2_900}}] * 5
+    response = WebhookClient(fake_slack.response_url()).send(text="x", blocks=blocks)
+    assert response.status_code == 400 and json.loads(response.body)["error"] == "msg_blocks_too_long"
 
 
 # -- Events API over HTTP ------------------------------------------------------------------------
@@ -153,6 +235,34 @@ def test_retried_delivery_carries_the_retry_header(fake_slack: FakeSlack, bolt_h
     status, _, _ = signed_post(url, json.dumps(app_mention_event("<@UBOT> hi")).encode(), SECRET, retry_num=1)
     assert status == 200
     assert fake_slack.wait_for_call("chat.postMessage")[0].body["text"].endswith("(retry 1)")
+
+
+def test_an_event_not_acked_within_3_s_is_sent_again_with_the_retry_headers(fake_slack: FakeSlack) -> None:
+    """Slack's HTTP delivery: 3 s per attempt, then retries 1 and 2 with the reason."""
+    app = App(client=WebClient(token=fake_slack.bot_token, base_url=fake_slack.api_url), signing_secret=SECRET)
+    seen: list[tuple[str, str]] = []
+
+    @app.event("app_mention")
+    def on_mention() -> None:
+        pass
+
+    @app.middleware
+    def slow_ack(request: BoltRequest, next: Callable[[], Any]) -> Any:
+        seen.append(
+            (request.headers.get("x-slack-retry-num", ["-"])[0], request.headers.get("x-slack-retry-reason", ["-"])[0])
+        )
+        if len(seen) < 3:
+            time.sleep(3.5)
+        return next()
+
+    servers = WsgiServers()
+    try:
+        url = servers.start(make_server("127.0.0.1", 0, SlackRequestHandler(app), handler_class=QuietHandler))
+        attempts = deliver_event(url, json.dumps(app_mention_event("<@UBOT> hi")).encode(), SECRET)
+    finally:
+        servers.stop_all()
+    assert [(a.retry_num, a.status) for a in attempts] == [(0, None), (1, None), (2, 200)]
+    assert seen == [("-", "-"), ("1", "http_timeout"), ("2", "http_timeout")]
 
 
 def test_bad_signature_is_rejected(fake_slack: FakeSlack, bolt_http: Callable[[App], str]) -> None:
@@ -249,3 +359,21 @@ def test_socket_mode_reconnects_on_refresh_request(fake_slack: FakeSlack, bolt_s
     fake_slack.wait_for_connections(2)
     fake_slack.wait_for_ack(fake_slack.send_envelope("events_api", dm_event("after refresh")))
     assert fake_slack.wait_for_call("chat.postMessage")[0].body["text"] == "dm: after refresh"
+
+
+def test_a_silent_connection_sends_no_envelopes_and_no_pongs(
+    fake_slack: FakeSlack, bolt_socket_mode: ConnectSocket
+) -> None:
+    handler = bolt_socket_mode(build_app(fake_slack), ping_interval=0.2)
+    session = handler.client.current_session
+    deadline = time.monotonic() + 3
+    while session.last_ping_pong_time is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert session.last_ping_pong_time is not None  # pongs answered while the connection is healthy
+    fake_slack.go_silent()
+    time.sleep(0.3)
+    last_pong = session.last_ping_pong_time
+    envelope_id = fake_slack.send_envelope("events_api", dm_event("lost"))
+    with pytest.raises(AssertionError, match="not acked"):
+        fake_slack.wait_for_ack(envelope_id, timeout=0.6)
+    assert session.last_ping_pong_time == last_pong and fake_slack.calls_to("chat.postMessage") == []

@@ -53,16 +53,19 @@ MALFORMED = {
         401,
     ),
     "body not UTF-8": (Raw(_signed(NOW, b'{"text": "\xff"}'), b'{"text": "\xff"}'), 400),
-    "body shorter than Content-Length": (Raw(_signed(NOW, EVENT, len(EVENT) + 10), EVENT, hold_open=True), 400),
+    # waitress waits for the rest of the body, then closes the connection after request_timeout: no status, no thread
+    "body shorter than Content-Length": (Raw(_signed(NOW, EVENT, len(EVENT) + 10), EVENT, hold_open=True), None),
 }
 
 
 @pytest.mark.parametrize(("request_", "status"), MALFORMED.values(), ids=MALFORMED.keys())
 def test_a_malformed_request_gets_4xx_and_no_traceback(
-    url: str, request_: Raw, status: int, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
+    url: str, request_: Raw, status: int | None, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    started = time.monotonic()
     assert raw_post(url, request_) == status
+    assert time.monotonic() - started < 3.0  # answered, or given up on by the server, well before the client's 5 s
     time.sleep(0.1)  # the server thread's log lines land
     assert "Traceback" not in capfd.readouterr().err
     assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.WARNING] == []
@@ -77,8 +80,9 @@ def test_500_fuzzed_requests_get_no_500_and_none_is_acted_on(
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = Counter(pool.map(lambda r: raw_post(url, r), requests))
     assert time.monotonic() - started < 60
-    # 404: a signed body no listener takes; 200: the same signed request twice in a second, the second a replay
-    assert set(statuses) <= {200, 400, 401, 404, 411, 413}, statuses
+    # 404: a signed body no listener takes; 200: the same signed request twice in a second, the second a replay;
+    # None: waitress closed the connection before the app saw it (a body cut short, a Content-Length of 5,000 digits)
+    assert set(statuses) <= {None, 200, 400, 401, 404, 411, 413}, statuses
     assert posts_after_sentinel_http(fake_slack, url, expected=0) == []
     acted = [c.method for c in fake_slack.calls if c.method != "auth.test" and c.body.get("channel") != "DSENTINEL"]
     assert acted == []

@@ -15,7 +15,7 @@ from bot.answering.answerer import Answerer
 from bot.config import Settings
 from bot.slack.serve import serve
 from tests.conftest import KNOWLEDGE
-from tests.slack.fakeslack import FakeSlack, dm_event, signed_post
+from tests.slack.fakeslack import FakeSlack, app_mention_event, dm_event, signed_post
 from tests.slack.replies import PILLARS, SECRET, posts_after_sentinel_http
 from tests.state import replica_processes
 from tests.state.replica_processes import Replica, replica_env
@@ -55,6 +55,32 @@ def test_a_replay_after_a_restart_is_not_answered_again(
         status, headers, _ = signed_post(url, raw, SECRET, timestamp=ts)  # the same bytes and headers
         assert status == 200 and headers.get("x-slack-no-retry") == "1"
         assert [c.body["channel"] for c in posts_after_sentinel_http(fake_slack, url, expected=1)] == ["DREPLAY"]
+    finally:
+        stop.set()
+        thread.join(10)
+
+
+def test_an_edited_mention_after_a_restart_is_not_answered_again(
+    fake_slack: FakeSlack, shipped_settings: Settings, answerer: Answerer, tmp_path: Path
+) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    slack = shipped_settings.slack.model_copy(update={"feedback_db": tmp_path / "feedback.sqlite3", "http_port": port})
+    settings = shipped_settings.model_copy(update={"slack": slack})
+    url = f"http://127.0.0.1:{port}/slack/events"
+    mention = app_mention_event(f"<@UBOT> {PILLARS}", channel="CEDIT", ts="1700000000.000100")
+    stop, thread = _serving(settings, fake_slack, answerer)
+    assert signed_post(url, json.dumps(mention).encode(), SECRET)[0] == 200
+    fake_slack.wait_for_call("chat.postMessage", timeout=5)
+    stop.set()
+    thread.join(10)
+    edited = app_mention_event(f"<@UBOT> {PILLARS} (typo fixed)", channel="CEDIT", ts="1700000000.000100")
+    edited["event"]["edited"] = {"user": "U1", "ts": "1700000100.000000"}  # Slack re-sends it: new event_id, same ts
+    stop, thread = _serving(settings, fake_slack, answerer)
+    try:
+        assert signed_post(url, json.dumps(edited).encode(), SECRET)[0] == 200
+        assert [c.body["channel"] for c in posts_after_sentinel_http(fake_slack, url, expected=1)] == ["CEDIT"]
     finally:
         stop.set()
         thread.join(10)

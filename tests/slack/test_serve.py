@@ -153,6 +153,10 @@ def test_manifest_subscribes_to_everything_the_bot_listens_for() -> None:
         "reactions:write",
     } <= scopes
     assert manifest["settings"]["interactivity"]["is_enabled"] and manifest["settings"]["socket_mode_enabled"]
+    # the AI-app surface and the Home tab (bot/slack/listeners/assistant.py)
+    assert {"assistant_thread_started", "assistant_thread_context_changed", "app_home_opened"} <= events
+    assert "assistant:write" in scopes and "assistant_view" in manifest["features"]
+    assert manifest["features"]["app_home"]["home_tab_enabled"]
 
 
 @pytest.mark.slow

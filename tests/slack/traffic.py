@@ -63,6 +63,12 @@ class Tally:
     statuses: Counter[tuple[str, int | None]] = field(default_factory=Counter)
     unexpected: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds from sending to the answer, per request
+
+    def percentile(self, p: float) -> float:
+        """The p-th percentile (0-100) of the request latencies, in seconds."""
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * p / 100))] if ordered else float("nan")
 
     def count(self, kind: str) -> int:
         return sum(n for (k, _), n in self.statuses.items() if k == kind)
@@ -127,9 +133,16 @@ def send_all(url: str, requests: list[Request], concurrency: int) -> Tally:
     """Send every request, `concurrency` at a time, and tally the statuses."""
     tally = Tally()
     started = time.perf_counter()
+
+    def timed(request: Request) -> tuple[int | None, str, float]:
+        sent = time.perf_counter()
+        status, error = send(url, request)
+        return status, error, time.perf_counter() - sent
+
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
-        for request, (status, error) in zip(requests, pool.map(lambda r: send(url, r), requests), strict=True):
+        for request, (status, error, seconds) in zip(requests, pool.map(timed, requests), strict=True):
             tally.statuses[(request.kind, status)] += 1
+            tally.latencies.append(seconds)
             if status not in EXPECTED[request.kind]:
                 tally.unexpected.append(f"{request.kind}: {status} {error}".strip())
     tally.seconds = time.perf_counter() - started

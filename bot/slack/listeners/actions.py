@@ -23,7 +23,9 @@ from bot.slack.blocks import (
     feedback_modal,
     without_actions,
 )
+from bot.slack.delivery import respond_checked, slack_error
 from bot.slack.responder import Responder
+from bot.state.deadline import DeadlineExceeded
 from bot.state.feedback import HELPFUL as HELPFUL_VOTE
 from bot.state.feedback import NOT_HELPFUL as NOT_HELPFUL_VOTE
 
@@ -31,6 +33,7 @@ log = logging.getLogger(__name__)
 
 THANKS = "Thanks for the feedback: it is used to improve PolicyBot's answers."
 GONE = "Sorry, that answer is no longer available. Please ask again."
+NOT_SHARED = "Sorry, the answer could not be posted in this channel; your copy is kept. Please try again later."
 CORRECTION_NOT_SAVED = "Sorry, the correction could not be saved just now. Please try again in a minute."
 
 
@@ -41,7 +44,7 @@ def register(app: App, responder: Responder) -> None:
     def on_helpful(ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond) -> None:
         problem = _vote(responder, body, action, HELPFUL_VOTE)  # stored (or queued durably) before the ack
         ack()
-        _tell(respond, problem or THANKS)
+        responder.work.reply(lambda: _tell(respond, problem or THANKS))
 
     @app.action(NOT_HELPFUL)
     def on_not_helpful(
@@ -50,14 +53,18 @@ def register(app: App, responder: Responder) -> None:
         problem = _vote(responder, body, action, NOT_HELPFUL_VOTE)
         ack()
         if problem:
-            _tell(respond, problem)
+            responder.work.reply(lambda: _tell(respond, problem))
             return
-        try:
-            question = _question(responder, action["value"])
-            client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(action["value"], question))
-        except Exception:
-            log.exception("opening the feedback modal failed")
-            _tell(respond, THANKS)
+
+        def open_modal() -> None:  # within 3 s of the click, or the trigger_id expires
+            try:
+                question = _question(responder, action["value"])
+                client.views_open(trigger_id=body["trigger_id"], view=feedback_modal(action["value"], question))
+            except Exception as exc:
+                log.warning("opening the feedback modal failed: %s", slack_error(exc))
+                _tell(respond, THANKS)
+
+        responder.work.reply(open_modal)
 
     @app.view(FEEDBACK_MODAL)
     def on_correction(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
@@ -70,6 +77,14 @@ def register(app: App, responder: Responder) -> None:
             responder.store.record_correction(
                 view.get("private_metadata", ""), body["user"]["id"], right_answer, right_source
             )
+        except DeadlineExceeded:
+            if responder.store.pending is None:  # nothing will keep it: say so while the user can still resend
+                log.warning("storing a correction took too long; the modal stays open")
+                ack(response_action="errors", errors={"correct_answer": CORRECTION_NOT_SAVED})
+                return
+            log.warning(
+                "storing a correction goes on in the background (kept in %s if needed)", responder.store.pending.path
+            )
         except Exception:
             log.exception("storing a correction failed")
             ack(response_action="errors", errors={"correct_answer": CORRECTION_NOT_SAVED})
@@ -79,19 +94,29 @@ def register(app: App, responder: Responder) -> None:
     @app.action(SHARE)
     def on_share(ack: Ack, action: dict[str, Any], respond: Respond) -> None:
         ack()
-        answer_id = action["value"]
-        try:
-            blocks = responder.store.blocks(answer_id)
-            if blocks is None:
-                _tell(respond, GONE)
-                return
-            shared = [*without_actions(blocks), action_buttons(answer_id)]
-            text = next((b["text"]["text"] for b in shared if b.get("type") == "section"), "PolicyBot answer")
-            respond(response_type="in_channel", replace_original=False, text=text, blocks=shared)
-            respond(delete_original=True)
-        except Exception:
-            log.exception("sharing answer %s failed", answer_id)
-            _tell(respond, APOLOGY)
+        responder.work.reply(lambda: _share(responder, action["value"], respond))
+
+
+def _share(responder: Responder, answer_id: str, respond: Respond) -> None:
+    """Post the private answer in the channel; only once Slack took it, delete the private copy."""
+    try:
+        blocks = responder.store.blocks(answer_id)
+    except Exception:
+        log.exception("reading answer %s to share it failed", answer_id)
+        _tell(respond, APOLOGY)
+        return
+    if blocks is None:
+        _tell(respond, GONE)
+        return
+    shared = [*without_actions(blocks), action_buttons(answer_id)]
+    text = next((b["text"]["text"] for b in shared if b.get("type") == "section"), "PolicyBot answer")
+    posted = respond_checked(
+        respond, "a shared answer", response_type="in_channel", replace_original=False, text=text, blocks=shared
+    )
+    if not posted:  # the private copy stays: it is the only one
+        _tell(respond, NOT_SHARED)
+        return
+    respond_checked(respond, "the deletion of a shared answer's private copy", delete_original=True)
 
 
 def _question(responder: Responder, answer_id: str) -> str:
@@ -109,6 +134,14 @@ def _vote(responder: Responder, body: dict[str, Any], action: dict[str, Any], vo
     channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
     try:
         stored = responder.store.record_vote(action["value"], user, channel, vote)
+    except DeadlineExceeded:
+        if responder.store.pending is None:
+            log.warning("storing a %s vote took too long", vote)
+            return APOLOGY
+        log.warning(
+            "storing a %s vote goes on in the background (kept in %s if needed)", vote, responder.store.pending.path
+        )
+        return None  # it reaches the database, or the pending file, on its own
     except Exception:
         log.exception("storing a %s vote failed", vote)
         return APOLOGY
@@ -117,7 +150,4 @@ def _vote(responder: Responder, body: dict[str, Any], action: dict[str, Any], vo
 
 def _tell(respond: Respond, text: str) -> None:
     """A short note only the clicking user sees."""
-    try:
-        respond(response_type="ephemeral", replace_original=False, text=text)
-    except Exception:
-        log.exception("responding to a button click failed")
+    respond_checked(respond, "a note after a click", response_type="ephemeral", replace_original=False, text=text)

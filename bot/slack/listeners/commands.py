@@ -8,8 +8,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 
 from bot.slack.blocks import notice_blocks
+from bot.slack.delivery import respond_checked
 from bot.slack.mrkdwn import question_text
 from bot.slack.responder import Responder
+from bot.slack.work import BUSY
 
 log = logging.getLogger(__name__)
 
@@ -22,14 +24,21 @@ def register(app: App, responder: Responder) -> None:
 
     @app.command(COMMAND)
     def on_policy(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
-        ack()
+        ack()  # at once: the answer is worked on in responder.work, never on bolt's threads
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         if not responder.allowed(channel):
-            respond(response_type="ephemeral", text=NOT_HERE, blocks=notice_blocks(NOT_HERE))
+            responder.work.reply(lambda: _respond(respond, NOT_HERE, notice_blocks(NOT_HERE)))
             return
         question = question_text(command.get("text", ""), context.bot_user_id)
-        reply = responder.reply(question, user, channel, thread_ts=None, message_ts=None, asked_by=user, shareable=True)
-        try:
-            respond(response_type="ephemeral", text=reply.text, blocks=reply.blocks)
-        except Exception:
-            log.exception("responding to %s failed", COMMAND)
+
+        def answer() -> None:
+            reply = responder.reply(
+                question, user, channel, thread_ts=None, message_ts=None, asked_by=user, shareable=True
+            )
+            _respond(respond, reply.text, reply.blocks)
+
+        responder.work.answer(answer, busy=lambda: _respond(respond, BUSY, notice_blocks(BUSY)))
+
+
+def _respond(respond: Respond, text: str, blocks: list[dict[str, Any]]) -> None:
+    respond_checked(respond, f"the {COMMAND} reply", response_type="ephemeral", text=text, blocks=blocks)

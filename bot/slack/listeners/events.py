@@ -1,6 +1,7 @@
 """Events: a mention in a channel, a direct message, a follow-up in a thread the bot answered in.
 
-Bolt acknowledges events before these run (in its worker pool), so slow answers never miss Slack's 3 s.
+Bolt acknowledges events before these run (in its worker pool); the answers themselves run in the
+responder's own pool (bot/slack/work.py), so bolt's threads stay free to acknowledge.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from slack_sdk import WebClient
 from bot.slack.mrkdwn import mentions, question_text
 from bot.slack.once import skip_repeated_deliveries
 from bot.slack.responder import Responder
+from bot.state.deadline import within
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +79,8 @@ def _is_follow_up(event: dict[str, Any], context: BoltContext, responder: Respon
         return False
     if event.get("parent_user_id") == bot:
         return True
-    try:
-        return responder.store.answered_in_thread(channel, thread_ts)
-    except Exception:
-        log.exception("cannot check whether the bot answered in thread %s", thread_ts)
+    try:  # bounded: bolt's threads, which acknowledge commands and clicks, must not wait on the database
+        return within(0.5, lambda: responder.store.answered_in_thread(channel, thread_ts), "a thread check")
+    except Exception as exc:
+        log.warning("cannot check whether the bot answered in thread %s: %s", thread_ts, exc)
         return False

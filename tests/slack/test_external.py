@@ -1,0 +1,66 @@
+"""Slack Connect: nothing from an externally shared channel or another organisation's user is answered,
+unless `slack.answer_external` says so."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from slack_bolt import App
+
+from bot.slack.blocks import HELPFUL
+from bot.slack.external import EXTERNAL_OFF
+from bot.slack.listeners.commands import COMMAND
+from tests.slack.fakeslack import (
+    FORM,
+    FakeSlack,
+    app_mention_event,
+    block_action_payload,
+    encode_form,
+    encode_payload,
+    signed_post,
+    slash_command_form,
+)
+from tests.slack.replies import PILLARS, SECRET, MakeApp, posts_after_sentinel_http
+
+pytestmark = pytest.mark.slow
+
+
+def shared_channel_mention() -> dict[str, Any]:
+    body = app_mention_event(f"<@UBOT> {PILLARS}", channel="CSHARED")
+    body["is_ext_shared_channel"] = True
+    return body
+
+
+def partner_mention() -> dict[str, Any]:
+    body = app_mention_event(f"<@UBOT> {PILLARS}", channel="CPARTNER", user="UPARTNER")
+    body["event"]["user_team"] = "TPARTNER"
+    return body
+
+
+def test_slack_connect_is_not_answered_by_default(
+    fake_slack: FakeSlack, make_app: MakeApp, bolt_http: Callable[[App], str]
+) -> None:
+    url = bolt_http(make_app())
+    for body in (shared_channel_mention(), partner_mention()):
+        assert signed_post(url, json.dumps(body).encode(), SECRET)[0] == 200
+    form = slash_command_form(COMMAND, PILLARS, response_url=fake_slack.response_url("cmd"))
+    status, _, reply = signed_post(url, encode_form({**form, "is_ext_shared_channel": "true"}), SECRET, FORM)
+    assert status == 200 and json.loads(reply)["text"] == EXTERNAL_OFF
+    click = block_action_payload(HELPFUL, "a1", response_url=fake_slack.response_url("click"))
+    click["user"]["team_id"] = "TPARTNER"
+    assert signed_post(url, encode_payload(click), SECRET, content_type=FORM)[0] == 200
+    assert posts_after_sentinel_http(fake_slack, url, expected=0) == []
+    assert fake_slack.calls_to("response/cmd") == [] and fake_slack.calls_to("response/click") == []
+
+
+def test_slack_connect_is_answered_when_enabled(
+    fake_slack: FakeSlack, make_app: MakeApp, bolt_http: Callable[[App], str]
+) -> None:
+    url = bolt_http(make_app(answer_external=True))
+    for body in (shared_channel_mention(), partner_mention()):
+        assert signed_post(url, json.dumps(body).encode(), SECRET)[0] == 200
+    posts = posts_after_sentinel_http(fake_slack, url, expected=2)
+    assert sorted(c.body["channel"] for c in posts) == ["CPARTNER", "CSHARED"]
