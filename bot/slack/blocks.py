@@ -96,7 +96,7 @@ def answer_messages(
 
 def answer_mrkdwn(answer: Answer, max_chars: int = MAX_ANSWER_CHARS) -> str:
     """The answer as escaped mrkdwn, list items as bullets, trimmed at a sentence boundary if too long."""
-    return str(answer_blocks(answer, max_chars)[0]["text"]["text"])
+    return str(next(b for b in answer_blocks(answer, max_chars) if b["type"] == "section")["text"]["text"])
 
 
 def _answer_text(answer: Answer) -> str:
