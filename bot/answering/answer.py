@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from embeddings.passage import Passage
@@ -25,6 +26,22 @@ class Quote:
     citation: int
     list_item: bool = False
     heading: bool = False
+    context: bool = False  # quoted after the sentence that refers to it ("It ..."), to read it by
+
+
+def marked(quotes: Sequence[Quote]) -> list[tuple[str, bool]]:
+    """Each quote with its [n] marker, and whether it is a list item; a run of context quotes is
+    set in parentheses after the sentence that leans on it: 'It was set up in 2011. [1] (context:
+    The Catapults are ... [1])'."""
+    pieces: list[tuple[str, bool]] = []
+    for k, quote in enumerate(quotes):
+        piece = f"{quote.text} [{quote.citation}]"
+        if quote.context and not (k and quotes[k - 1].context):
+            piece = "(context: " + piece
+        if quote.context and not (k + 1 < len(quotes) and quotes[k + 1].context):
+            piece += ")"
+        pieces.append((piece, quote.list_item))
+    return pieces
 
 
 @dataclass(frozen=True)
@@ -56,9 +73,8 @@ class Answer:
         if self.abstained:
             return f"The knowledge base does not cover this question ({self.reason})."
         parts: list[str] = []
-        for quote in self.quotes:
-            piece = f"{quote.text} [{quote.citation}]"
-            if quote.list_item:
+        for piece, list_item in marked(self.quotes):
+            if list_item:
                 parts.append(f"\n- {piece}")
             else:
                 parts.append(("\n" if parts and parts[-1].startswith("\n- ") else " ") + piece)
@@ -74,7 +90,10 @@ class Answer:
             "reason": self.reason,
             "index_version": self.index_version,
             "answerability": round(self.answerability, 4),
-            "quotes": [{"text": q.text, "citation": q.citation, "heading": q.heading} for q in self.quotes],
+            "quotes": [
+                {"text": q.text, "citation": q.citation, "heading": q.heading, "context": q.context}
+                for q in self.quotes
+            ],
             "sources": [
                 {
                     "number": c.number,

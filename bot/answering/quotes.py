@@ -35,6 +35,7 @@ class _Group:
     list_item: bool = False
     context: _Group | None = None  # the paragraph before, read first: its sentence is referred to
     heading: str = ""  # quote this heading of the passage's section instead of sentences
+    leaning: int = 0  # the first `leaning` spans are quoted only because the answering one refers to them
 
 
 class Picked(NamedTuple):
@@ -56,13 +57,17 @@ def pick_quotes(question: str, ranked: RankedSentences, settings: AnswerConfig, 
     for group in kept:
         number = len(citations) + 1
         citations.append(Citation(number, group.passage, group.score))
-        if group.context:
-            citations.append(Citation(number + 1, group.context.passage, group.context.score))
-            quotes.extend(Quote(group.context.passage.text[a:b], number + 1) for a, b in group.context.spans)
         if group.heading:
             quotes.append(Quote(group.heading, number, list_item=True, heading=True))
-        for start, end in group.spans:
-            quotes.append(Quote(group.passage.text[start:end], number, group.list_item))
+        text = group.passage.text
+        for start, end in group.spans[group.leaning :]:
+            quotes.append(Quote(text[start:end], number, group.list_item))
+        # what the answering sentence refers to comes after it: the answer leads, its referent is there to check
+        if group.context:
+            citations.append(Citation(number + 1, group.context.passage, group.context.score))
+            context_text = group.context.passage.text
+            quotes.extend(Quote(context_text[a:b], number + 1, context=True) for a, b in group.context.spans)
+        quotes.extend(Quote(text[a:b], number, context=True) for a, b in group.spans[: group.leaning])
     led = bool(groups) and groups[0].passage.id in dropped
     unlisted = dropped.get(groups[0].passage.id, "") if led and (_LIST_CUES.search(question) or not quotes) else ""
     return Picked(tuple(quotes), tuple(citations), unlisted)
@@ -117,7 +122,8 @@ def _select(question: str, ranked: RankedSentences, settings: AnswerConfig, inde
         if not keep:
             continue
         budget -= len(keep)
-        group = _Group(passage, hit.score, [passage.sentences[j] for j in keep])
+        leaning = sum(j < top for j in keep)
+        group = _Group(passage, hit.score, [passage.sentences[j] for j in keep], leaning=leaning)
         if keep[0] == 0 and _LEANS_BACK.match(passage.sentence_texts()[0]):
             group.context = _referent(index, passage, hit.score, {g.passage.id for g in groups})
             if group.context:
@@ -145,7 +151,10 @@ def _without_dangling(groups: list[_Group]) -> tuple[list[_Group], dict[int, str
                 dropped[group.passage.id] = group.passage.text[start:end].strip()
                 spans = spans[:-1]
         if spans or group.heading:
-            kept.append(_Group(group.passage, group.score, spans, group.list_item, group.context, group.heading))
+            leaning = group.leaning if group.leaning < len(spans) else 0  # a referent alone is read in order
+            kept.append(
+                _Group(group.passage, group.score, spans, group.list_item, group.context, group.heading, leaning)
+            )
     return kept, dropped
 
 

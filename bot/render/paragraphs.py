@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bot.answering.answer import Quote
+from bot.answering.answer import Quote, marked
 
 
 @dataclass(frozen=True)
@@ -25,9 +25,8 @@ def paragraphs(quotes: Sequence[Quote]) -> list[Paragraph]:
     ['A. [1] B. [1]', 'C [2]', 'D. [1]']
     """
     laid_out: list[Paragraph] = []
-    for quote in quotes:
-        piece = f"{quote.text} [{quote.citation}]"
-        if quote.list_item:
+    for piece, list_item in marked(quotes):
+        if list_item:
             laid_out.append(Paragraph(piece, bullet=True))
         elif laid_out and not laid_out[-1].bullet:
             laid_out[-1] = Paragraph(f"{laid_out[-1].text} {piece}")

@@ -78,9 +78,38 @@ def test_a_quote_opening_with_it_brings_the_end_of_the_paragraph_it_continues(
     answer = build_answerer(settings, embedder).ask("When did Innovate UK set up the Catapults?")
 
     assert answer.citations[0].passage.text.startswith("It was set up by Innovate UK in 2011")
-    referent, quote = answer.quotes[:2]  # what "It" refers to comes first, cited to the part before the cut
-    assert referent.text.startswith("The Catapult network is") and referent.citation == 2
-    assert quote.text.startswith("It was set up by Innovate UK") and quote.citation == 1
+    quote, referent = answer.quotes[
+        :2
+    ]  # the answer leads; what "It" refers to follows, cited to the part before the cut
+    assert quote.text.startswith("It was set up by Innovate UK") and quote.citation == 1 and not quote.context
+    assert referent.text.startswith("The Catapult network is") and referent.citation == 2 and referent.context
+    assert (
+        "2011, after a review of the role of technology and innovation centres. [1] (context: The Catapult network"
+        in (answer.text)
+    )
+
+
+def test_an_answering_sentence_that_leans_back_leads_and_the_sentence_it_leans_on_follows_as_context(
+    tmp_path: Path, shipped_settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    knowledge = tmp_path / "knowledge"
+    knowledge.mkdir()
+    (knowledge / "catapults.txt").write_text(  # a pasted page: no front matter, one paragraph
+        "The Catapult network is the United Kingdom's group of technology and innovation centres. "
+        "It was set up by Innovate UK in 2011, after a review of the role of such centres.\n",
+        encoding="utf-8",
+    )
+    settings = shipped_settings.model_copy(update={"knowledge_dir": knowledge, "index_dir": tmp_path / "index"})
+    build_index(knowledge, settings.index_dir, embedder, settings.splitter)
+    answer = build_answerer(settings, embedder).ask("When did Innovate UK set up the Catapult network?")
+
+    first, context = answer.quotes[:2]
+    assert first.text.startswith("It was set up by Innovate UK in 2011") and not first.context
+    assert context.text.startswith("The Catapult network is") and context.context
+    assert answer.text.startswith("It was set up by Innovate UK in 2011"), answer.text
+    assert answer.text.endswith(
+        "(context: The Catapult network is the United Kingdom's group of technology and innovation centres. [1])"
+    ), answer.text
 
 
 def test_a_lead_in_whose_list_is_missing_is_not_quoted_and_a_question_for_its_items_is_told_so(
