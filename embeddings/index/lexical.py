@@ -30,6 +30,8 @@ class LexicalIndex:
         # sentences and headings are tokenized again at every question: remember them
         self.terms = functools.lru_cache(maxsize=16384)(self._terms)  # type: ignore[method-assign]
         self.tokens = functools.lru_cache(maxsize=16384)(self._tokens)  # type: ignore[method-assign]
+        # the retriever and the answerability features both score a question: search once
+        self.scores = functools.lru_cache(maxsize=8)(self._scores)  # type: ignore[method-assign]
         for text in texts:
             self._df.update(self._terms(text))
         if texts:
@@ -66,8 +68,14 @@ class LexicalIndex:
         return math.log(1 + (self._size - df + 0.5) / (df + 0.5))
 
     def scores(self, query: str) -> np.ndarray:
-        """BM25 score of every passage for `query` (zeros when no query term is indexed)."""
+        """BM25 score of every passage for `query` (zeros when no query term is indexed), read-only."""
+        return self._scores(query)
+
+    def _scores(self, query: str) -> np.ndarray:
         known = [t for t in self.terms(query) if t in self._df]
         if not known or self._size == 0:
-            return np.zeros(self._size, dtype=np.float32)
-        return np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+            scores = np.zeros(self._size, dtype=np.float32)
+        else:
+            scores = np.asarray(self._bm25.get_scores(known), dtype=np.float32)
+        scores.setflags(write=False)  # shared by every caller of the cache
+        return scores
