@@ -146,25 +146,15 @@ def fit_trees(x: np.ndarray, y: np.ndarray) -> Trees:
     model = HistGradientBoostingClassifier(
         max_depth=3, max_iter=200, learning_rate=0.05, early_stopping=False, random_state=0
     ).fit(x, y)
+    fields = {"feature": "feature_idx", "threshold": "num_threshold", "left": "left", "right": "right"}
+    fields |= {"missing_left": "missing_go_to_left", "value": "value"}
     nodes = [predictors[0].nodes for predictors in model._predictors]  # one tree per round (binary)
-    width = max(len(n) for n in nodes)
-
-    def padded(field: str, dtype: type) -> np.ndarray:
-        out = np.zeros((len(nodes), width), dtype=dtype)
-        for i, n in enumerate(nodes):
-            out[i, : len(n)] = n[field]
-        return out
-
-    trees = Trees(
-        float(np.ravel(model._baseline_prediction)[0]),
-        padded("feature_idx", np.int64),
-        padded("num_threshold", np.float64),
-        padded("left", np.int64),
-        padded("right", np.int64),
-        padded("missing_go_to_left", np.bool_),
-        padded("value", np.float64),
-        int(max(n["depth"].max() for n in nodes)),
-    )
+    exported = {
+        "baseline": float(np.ravel(model._baseline_prediction)[0]),
+        "depth": int(max(n["depth"].max() for n in nodes)),
+        "trees": [{ours: n[theirs].tolist() for ours, theirs in fields.items()} for n in nodes],
+    }
+    trees = Trees.from_dict(exported, x.shape[1])
     sample = x[:: max(1, len(x) // 2000)]
     if not np.allclose(trees.probability(sample), model.predict_proba(sample)[:, 1], atol=1e-9):
         raise SystemExit("the exported trees do not reproduce scikit-learn's predictions")
