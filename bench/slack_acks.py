@@ -30,8 +30,6 @@ sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
 
-from bot.answering.answer import Answer  # noqa: E402
-from bot.answering.answerer import Answerer  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.slack.app import build_app  # noqa: E402
 from bot.slack.blocks import HELPFUL  # noqa: E402
@@ -59,22 +57,11 @@ from tests.slack.fakeslack import (  # noqa: E402
     signed_post,
     slash_command_form,
 )
+from tests.slack.slow import SlowAnswerer  # noqa: E402
 from tests.state.answers import stored_answer  # noqa: E402
 
 SECRET = "acks-secret"
 QUESTION = "What pillars do the AMP recommendations rest on?"
-
-
-class SlowAnswerer(Answerer):
-    """The real answerer, `seconds` slower per question (a loaded model, a big index)."""
-
-    def __init__(self, real: Answerer, seconds: float) -> None:
-        super().__init__(real.retriever, real.settings, real.top_k)
-        self.seconds = seconds
-
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        time.sleep(self.seconds)
-        return super().ask(question, k)
 
 
 def main() -> int:

@@ -12,7 +12,6 @@ import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.slack.app import build_app
@@ -39,21 +38,10 @@ from tests.slack.fakeslack import (
 )
 from tests.slack.fixtures import WsgiServers
 from tests.slack.replies import PILLARS, SECRET, MakeApp
+from tests.slack.slow import SlowAnswerer
 from tests.state.answers import stored_answer
 
 pytestmark = pytest.mark.slow
-
-
-class SlowAnswerer(Answerer):
-    """The real answerer, taking `seconds` longer per question, as a loaded model would."""
-
-    def __init__(self, real: Answerer, seconds: float) -> None:
-        super().__init__(real.retriever, real.settings, real.top_k)
-        self.seconds = seconds
-
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        time.sleep(self.seconds)
-        return super().ask(question, k)
 
 
 @pytest.fixture

@@ -12,17 +12,8 @@ from slack_bolt import App
 
 from bot.slack.blocks import HELPFUL
 from bot.slack.external import EXTERNAL_OFF
-from bot.slack.listeners.commands import COMMAND
-from tests.slack.fakeslack import (
-    FORM,
-    FakeSlack,
-    app_mention_event,
-    block_action_payload,
-    encode_form,
-    encode_payload,
-    signed_post,
-    slash_command_form,
-)
+from tests.slack.asking import click, command
+from tests.slack.fakeslack import FakeSlack, app_mention_event, signed_post
 from tests.slack.replies import PILLARS, SECRET, MakeApp, posts_after_sentinel_http
 
 pytestmark = pytest.mark.slow
@@ -46,12 +37,9 @@ def test_slack_connect_is_not_answered_by_default(
     url = bolt_http(make_app())
     for body in (shared_channel_mention(), partner_mention()):
         assert signed_post(url, json.dumps(body).encode(), SECRET)[0] == 200
-    form = slash_command_form(COMMAND, PILLARS, response_url=fake_slack.response_url("cmd"))
-    status, _, reply = signed_post(url, encode_form({**form, "is_ext_shared_channel": "true"}), SECRET, FORM)
+    status, _, reply = command(fake_slack, url, PILLARS, "cmd", extra={"is_ext_shared_channel": "true"})
     assert status == 200 and json.loads(reply)["text"] == EXTERNAL_OFF
-    click = block_action_payload(HELPFUL, "a1", response_url=fake_slack.response_url("click"))
-    click["user"]["team_id"] = "TPARTNER"
-    assert signed_post(url, encode_payload(click), SECRET, content_type=FORM)[0] == 200
+    assert click(fake_slack, url, HELPFUL, "a1", team="TPARTNER") == 200
     assert posts_after_sentinel_http(fake_slack, url, expected=0) == []
     assert fake_slack.calls_to("response/cmd") == [] and fake_slack.calls_to("response/click") == []
 
