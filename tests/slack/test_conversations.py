@@ -17,8 +17,8 @@ from bot.render.terminal import render_text
 from bot.repl import run_repl
 from bot.slack.blocks import answer_mrkdwn
 from bot.slack.mrkdwn import escape
-from tests.slack.fakeslack import Call, FakeSlack, app_mention_event, dm_event, thread_message_event
-from tests.slack.replies import MakeApp
+from tests.slack.fakeslack import FakeSlack, app_mention_event, dm_event, thread_message_event
+from tests.slack.replies import MakeApp, answer_of, reading_of
 
 pytestmark = pytest.mark.slow
 
@@ -52,16 +52,6 @@ def reader(lines: list[str]) -> Callable[[str], str]:
         return line
 
     return read
-
-
-def reading_of(post: Call) -> str | None:
-    """The 'Reading this as' line of a posted answer, or None."""
-    notes = [e["text"] for b in post.body["blocks"] if b["type"] == "context" for e in b["elements"]]
-    return next((n for n in notes if n.startswith("Reading this as: ")), None)
-
-
-def answer_of(post: Call) -> str:
-    return next(b["text"]["text"] for b in post.body["blocks"] if b["type"] == "section")
 
 
 def test_a_thread_is_answered_as_the_repl_and_the_batch_answer_the_same_conversation(
