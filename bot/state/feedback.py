@@ -45,6 +45,12 @@ class Correction:
     right_source: str
     user: str
     created: str
+    interpreted: str = ""  # the question the answer answered, when a follow-up was rewritten ("" = as asked)
+
+    @property
+    def read_as(self) -> str:
+        """The question the answer answered: a follow-up as rewritten in its conversation."""
+        return self.interpreted or self.question
 
 
 @dataclass
@@ -54,7 +60,7 @@ class FeedbackReport:
     answers: int = 0
     helpful: int = 0
     not_helpful: int = 0
-    worst: list[tuple[str, int]] = field(default_factory=list)  # (question, "Not helpful" votes)
+    worst: list[tuple[str, int]] = field(default_factory=list)  # (question as read, "Not helpful" votes)
     corrections: list[Correction] = field(default_factory=list)
 
 
@@ -103,7 +109,8 @@ class FeedbackStore:
     ) -> None:
         """Keep an answer as posted (question, text, cited passages, index version, blocks) under `answer_id`.
 
-        `thread_ts` is the thread the reply went to, `message_ts` the question's message.
+        `thread_ts` is the thread the reply went to, `message_ts` the question's message. A follow-up's
+        rewrite (`Answer.interpreted_question`) is kept beside it: a vote judges the answer to the rewrite.
         """
         passage_ids = [c.passage.key for c in answer.citations]
         row = [
@@ -119,6 +126,7 @@ class FeedbackStore:
             thread_ts,
             message_ts,
             json.dumps(list(blocks)),
+            answer.interpreted_question,
         ]
         self._write("answer", row)
 
@@ -177,12 +185,12 @@ class FeedbackStore:
                 r["vote"]: r["n"] for r in tx.execute("SELECT vote, COUNT(*) AS n FROM votes GROUP BY vote").fetchall()
             }
             worst = tx.execute(
-                "SELECT a.question, COUNT(*) AS n FROM votes v JOIN answers a ON a.id = v.answer_id "
-                "WHERE v.vote = ? GROUP BY a.question ORDER BY n DESC, a.question LIMIT ?",
+                f"SELECT {_READ_AS} AS question, COUNT(*) AS n FROM votes v JOIN answers a ON a.id = v.answer_id "
+                f"WHERE v.vote = ? GROUP BY {_READ_AS} ORDER BY n DESC, {_READ_AS} LIMIT ?",
                 (NOT_HELPFUL, top),
             ).fetchall()
             corrections = tx.execute(
-                'SELECT a.question, a.answer, c.right_answer, c.right_source, c."user", c.created '
+                'SELECT a.question, a.answer, c.right_answer, c.right_source, c."user", c.created, a.interpreted '
                 "FROM corrections c JOIN answers a ON a.id = c.answer_id ORDER BY c.created, c.id"
             ).fetchall()
         return FeedbackReport(
@@ -191,7 +199,15 @@ class FeedbackStore:
             not_helpful=counts.get(NOT_HELPFUL, 0),
             worst=[(r["question"], r["n"]) for r in worst],
             corrections=[
-                Correction(r["question"], r["answer"], r["right_answer"], r["right_source"], r["user"], r["created"])
+                Correction(
+                    r["question"],
+                    r["answer"],
+                    r["right_answer"],
+                    r["right_source"],
+                    r["user"],
+                    r["created"],
+                    r["interpreted"],
+                )
                 for r in corrections
             ],
         )
@@ -265,9 +281,17 @@ def _answer_exists(tx: Transaction, answer_id: str) -> bool:
     return tx.execute("SELECT 1 AS found FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
 
 
+_ANSWER_COLUMNS = (
+    'id, created, question, answer, passage_ids, index_version, abstained, "user", channel, thread_ts, message_ts, '
+    "blocks, interpreted"
+)
+_READ_AS = "COALESCE(NULLIF(a.interpreted, ''), a.question)"  # the question an answer answered
+
+
 def _write_answer(tx: Transaction, row: list[Any], replay: bool) -> bool:
     conflict = " ON CONFLICT (id) DO NOTHING" if replay else ""  # a replay may repeat a write that got through
-    tx.execute(f"INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){conflict}", row)
+    row = [*row, ""][:13]  # a pending file kept by an older PolicyBot has no `interpreted`
+    tx.execute(f"INSERT INTO answers ({_ANSWER_COLUMNS}) VALUES ({', '.join('?' * 13)}){conflict}", row)
     return True
 
 
@@ -317,6 +341,8 @@ def format_report(report: FeedbackReport) -> str:
         lines += ["", f"Corrections ({len(report.corrections)}):"]
         for c in report.corrections:
             lines.append(f"  Q: {c.question}")
+            if c.interpreted:
+                lines.append(f"     read as: {c.interpreted}")
             if c.right_answer:
                 lines.append(f"     right answer: {c.right_answer}")
             if c.right_source:
@@ -329,11 +355,12 @@ def export_candidates(report: FeedbackReport, eval_set: str = ANY_EVAL_SET) -> s
     """Corrections as YAML in the evaluation set's format, for a person to review and merge into `eval_set`.
 
     Each becomes an `answerable` entry whose `expect` is the user's suggestion; trim it to a
-    phrase the right passage contains before merging (`eval_set_name` says which set).
+    phrase the right passage contains before merging (`eval_set_name` says which set). A follow-up
+    ("And the 2012 one?") enters as the question it was read as, which stands on its own.
     """
     entries = []
     for c in report.corrections:
-        entry: dict[str, Any] = {"question": c.question, "expect": c.right_answer or c.right_source}
+        entry: dict[str, Any] = {"question": c.read_as, "expect": c.right_answer or c.right_source}
         if c.right_source and c.right_answer:
             entry["source"] = c.right_source
         entries.append(entry)
