@@ -14,7 +14,7 @@ from bot.slack.blocks import HELPFUL
 from bot.slack.external import EXTERNAL_OFF
 from tests.slack.asking import click, command
 from tests.slack.fakeslack import FakeSlack, app_mention_event, signed_post
-from tests.slack.replies import PILLARS, SECRET, MakeApp, posts_after_sentinel_http
+from tests.slack.replies import PILLARS, SECRET, MakeApp, posts_after_sentinel_http, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -52,3 +52,35 @@ def test_slack_connect_is_answered_when_enabled(
         assert signed_post(url, json.dumps(body).encode(), SECRET)[0] == 200
     posts = posts_after_sentinel_http(fake_slack, url, expected=2)
     assert sorted(c.body["channel"] for c in posts) == ["CPARTNER", "CSHARED"]
+
+
+def mention_in(channel: str, ts: str) -> bytes:
+    """A mention whose request says nothing of Slack Connect (`is_ext_shared_channel` false, a local user)."""
+    return json.dumps(app_mention_event(f"<@UBOT> {PILLARS}", channel=channel, ts=ts)).encode()
+
+
+def test_a_channel_slack_says_is_shared_externally_is_not_answered(
+    fake_slack: FakeSlack, make_app: MakeApp, bolt_http: Callable[[App], str]
+) -> None:
+    fake_slack.share_externally("CCONNECT")
+    url = bolt_http(make_app())
+    for ts in ("1700000000.000100", "1700000000.000200"):
+        assert signed_post(url, mention_in("CCONNECT", ts), SECRET)[0] == 200
+    assert signed_post(url, mention_in("CINTERNAL", "1700000000.000300"), SECRET)[0] == 200
+    assert [c.body["channel"] for c in posts_after_sentinel_http(fake_slack, url, expected=1)] == ["CINTERNAL"]
+    status, _, body = command(fake_slack, url, PILLARS, "cmd", channel_id="CCONNECT")
+    assert (status, body) == (200, b"")  # acknowledged at once; the channel is looked up in the answer pool
+    [reply] = fake_slack.wait_for_call("response/cmd", timeout=5)
+    assert reply.body["text"] == EXTERNAL_OFF and "three pillars" not in text_of(reply)
+    asked = [c.body["channel"] for c in fake_slack.calls_to("conversations.info")]
+    assert sorted(asked) == ["CCONNECT", "CINTERNAL"]  # once a channel: two mentions and a command, one lookup
+
+
+def test_a_shared_channel_is_not_looked_up_when_answering_it_is_allowed(
+    fake_slack: FakeSlack, make_app: MakeApp, bolt_http: Callable[[App], str]
+) -> None:
+    fake_slack.share_externally("CCONNECT")
+    url = bolt_http(make_app(answer_external=True))
+    assert signed_post(url, mention_in("CCONNECT", "1700000000.000100"), SECRET)[0] == 200
+    assert [c.body["channel"] for c in posts_after_sentinel_http(fake_slack, url, expected=1)] == ["CCONNECT"]
+    assert fake_slack.calls_to("conversations.info") == []
