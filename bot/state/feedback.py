@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.errors import StateUnavailable
 from bot.state.connect import open_feedback_file
 from bot.state.database import Database, Transaction
-from bot.state.deadline import within
+from bot.state.deadline import DeadlineExceeded, within
 from bot.state.pending import PendingWrites
 
 log = logging.getLogger(__name__)
@@ -77,8 +77,9 @@ class FeedbackStore:
     Given `pending`, writes that cannot reach a lost PostgreSQL are kept in that file and written,
     in order, as soon as the database answers again. A vote or correction waits at most
     `write_deadline` seconds for the database, so the user can be told in time when it was not saved;
-    past it, `DeadlineExceeded` is raised and the write goes on in the background (into the pending
-    file, if the database is lost).
+    past it, it is kept in the pending file (durable before this returns), or without one
+    `DeadlineExceeded` is raised. Either way the write also goes on in the background; a kept write
+    that got through too is harmless when replayed.
     """
 
     def __init__(
@@ -164,18 +165,14 @@ class FeedbackStore:
         """
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
-        row = [answer_id, user, channel, vote, _now()]
-        return within(self.write_deadline, lambda: self._write("vote", row, self.write_timeout), "storing a vote")
+        return self._write_within("vote", [answer_id, user, channel, vote, _now()])
 
     def record_correction(self, answer_id: str, user: str, right_answer: str, right_source: str) -> bool:
         """Store what the right answer or source would have been; False when there is nothing to store."""
         right_answer, right_source = right_answer.strip(), right_source.strip()
         if not (right_answer or right_source):
             return False
-        row = [answer_id, user, _now(), right_answer, right_source]
-        return within(
-            self.write_deadline, lambda: self._write("correction", row, self.write_timeout), "storing a correction"
-        )
+        return self._write_within("correction", [answer_id, user, _now(), right_answer, right_source])
 
     def report(self, top: int = 10) -> FeedbackReport:
         """The figures `policybot feedback` prints."""
@@ -240,6 +237,20 @@ class FeedbackStore:
             log.warning("wrote %d kept feedback write(s) to the state database %s", done, self.db.url.redacted())
         return done
 
+    def _write_within(self, operation: str, args: list[Any]) -> bool:
+        """A user's write, stored or kept durably within `write_deadline` seconds, else DeadlineExceeded."""
+        try:
+            return within(
+                self.write_deadline, lambda: self._write(operation, args, self.write_timeout), f"storing a {operation}"
+            )
+        except DeadlineExceeded:
+            if self.pending is None:
+                raise
+            self.pending.add(operation, args)  # durable before the user is thanked, whatever the database does
+            log.warning("%s kept in %s: the database did not answer in time", operation, self.pending.path)
+            self._start_flusher()
+            return True
+
     def _write(self, operation: str, args: list[Any], timeout: float | None = None) -> bool:
         try:
             self.flush()  # older kept writes go first, so a vote never lands before its answer
@@ -298,9 +309,9 @@ def _write_answer(tx: Transaction, row: list[Any], replay: bool) -> bool:
 def _write_vote(tx: Transaction, args: list[Any], replay: bool) -> bool:
     if not _answer_exists(tx, args[0]):
         return False
-    tx.execute(
+    tx.execute(  # an older vote replayed after a newer one got through does not undo it
         'INSERT INTO votes VALUES (?, ?, ?, ?, ?) ON CONFLICT (answer_id, "user") '
-        "DO UPDATE SET vote = excluded.vote, created = excluded.created",
+        "DO UPDATE SET vote = excluded.vote, created = excluded.created WHERE votes.created <= excluded.created",
         args,
     )
     return True
@@ -309,11 +320,22 @@ def _write_vote(tx: Transaction, args: list[Any], replay: bool) -> bool:
 def _write_correction(tx: Transaction, args: list[Any], replay: bool) -> bool:
     if not _answer_exists(tx, args[0]):
         return False
+    if replay and _correction_exists(tx, args):  # kept, and written by the attempt that ran late too
+        return True
     tx.execute(
         'INSERT INTO corrections (answer_id, "user", created, right_answer, right_source) VALUES (?, ?, ?, ?, ?)',
         args,
     )
     return True
+
+
+def _correction_exists(tx: Transaction, args: list[Any]) -> bool:
+    found = tx.execute(
+        'SELECT 1 AS found FROM corrections WHERE answer_id = ? AND "user" = ? AND created = ? AND right_answer = ? '
+        "AND right_source = ?",
+        args,
+    ).fetchone()
+    return found is not None
 
 
 _WRITES: dict[str, Callable[[Transaction, list[Any], bool], bool]] = {
