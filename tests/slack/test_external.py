@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 from slack_bolt import App
+from slack_sdk import WebClient
 
 from bot.slack.blocks import HELPFUL
-from bot.slack.external import EXTERNAL_OFF
+from bot.slack.external import CHANNEL_INFO_SECONDS, EXTERNAL_OFF, SharedChannels
 from tests.slack.asking import click, command
 from tests.slack.fakeslack import FakeSlack, app_mention_event, signed_post
 from tests.slack.replies import PILLARS, SECRET, MakeApp, posts_after_sentinel_http, text_of
@@ -84,3 +85,26 @@ def test_a_shared_channel_is_not_looked_up_when_answering_it_is_allowed(
     assert signed_post(url, mention_in("CCONNECT", "1700000000.000100"), SECRET)[0] == 200
     assert [c.body["channel"] for c in posts_after_sentinel_http(fake_slack, url, expected=1)] == ["CCONNECT"]
     assert fake_slack.calls_to("conversations.info") == []
+
+
+def test_what_slack_said_of_a_channel_is_asked_again_after_an_hour(
+    fake_slack: FakeSlack, web_client: WebClient
+) -> None:
+    now = [0.0]
+    shared = SharedChannels(clock=lambda: now[0])
+    assert not shared.external(web_client, "CLATER")
+    fake_slack.share_externally("CLATER")  # shared with a partner afterwards
+    now[0] = CHANNEL_INFO_SECONDS - 1
+    assert not shared.external(web_client, "CLATER")  # what Slack said is kept for the hour
+    now[0] = CHANNEL_INFO_SECONDS + 1
+    assert shared.external(web_client, "CLATER")
+    assert len(fake_slack.calls_to("conversations.info")) == 2
+
+
+def test_a_channel_slack_could_not_describe_is_asked_about_again(fake_slack: FakeSlack, web_client: WebClient) -> None:
+    shared = SharedChannels()
+    fake_slack.set_channel("CODD", "missing")
+    assert not shared.external(web_client, "CODD")  # Slack could not say: the request's own fields decided
+    del fake_slack.channels["CODD"]
+    fake_slack.share_externally("CODD")
+    assert shared.external(web_client, "CODD")
