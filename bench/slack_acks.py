@@ -22,6 +22,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -30,13 +31,10 @@ sys.path.insert(0, str(ROOT))
 
 from slack_sdk import WebClient  # noqa: E402
 
-from bot.answering.answer import Answer  # noqa: E402
-from bot.answering.answerer import Answerer  # noqa: E402
 from bot.config import load_settings  # noqa: E402
 from bot.slack.app import build_app  # noqa: E402
 from bot.slack.blocks import HELPFUL  # noqa: E402
 from bot.slack.http_server import make_http_server  # noqa: E402
-from bot.slack.listeners.commands import COMMAND  # noqa: E402
 from bot.slack.once import Once  # noqa: E402
 from bot.slack.work import BUSY  # noqa: E402
 from bot.state.database import Database, parse_url  # noqa: E402
@@ -47,34 +45,13 @@ from bot.wiring import build_answerer  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index.build import build_index  # noqa: E402
 from tests.postgres_fixtures import PostgresServer, _bin_dir  # noqa: E402
-from tests.slack.fakeslack import (  # noqa: E402
-    FORM,
-    PROXY_ENV_VARS,
-    FakeSlack,
-    block_action_payload,
-    deliver_event,
-    dm_event,
-    encode_form,
-    encode_payload,
-    signed_post,
-    slash_command_form,
-)
+from tests.slack.asking import click, command  # noqa: E402
+from tests.slack.fakeslack import PROXY_ENV_VARS, FakeSlack, deliver_event, dm_event  # noqa: E402
+from tests.slack.replies import SECRET  # noqa: E402
+from tests.slack.slow import SlowAnswerer  # noqa: E402
 from tests.state.answers import stored_answer  # noqa: E402
 
-SECRET = "acks-secret"
 QUESTION = "What pillars do the AMP recommendations rest on?"
-
-
-class SlowAnswerer(Answerer):
-    """The real answerer, `seconds` slower per question (a loaded model, a big index)."""
-
-    def __init__(self, real: Answerer, seconds: float) -> None:
-        super().__init__(real.retriever, real.settings, real.top_k)
-        self.seconds = seconds
-
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        time.sleep(self.seconds)
-        return super().ask(question, k)
 
 
 def main() -> int:
@@ -130,10 +107,10 @@ def _run(fake: FakeSlack, url: str, postgres: PostgresServer, args: argparse.Nam
         acks["event"].append(first.seconds if first.status == 200 else None)
         retried["event"] += len(attempts) - 1
 
-    def post(kind: str, body: bytes) -> None:
+    def post(kind: str, send: Callable[[], int]) -> None:
         started = time.monotonic()
         try:
-            status = signed_post(url, body, SECRET, content_type=FORM)[0]
+            status: int | None = send()
         except OSError:  # no answer within Slack's 3 s
             status = None
         acks[kind].append(time.monotonic() - started if status == 200 else None)
@@ -147,11 +124,11 @@ def _run(fake: FakeSlack, url: str, postgres: PostgresServer, args: argparse.Nam
         jobs = [pool.submit(event, f"DDURING{n}") for n in range(args.events)]
         commands = [f"cmd{n}" for n in range(args.commands)]
         for name in commands:
-            form = slash_command_form(COMMAND, QUESTION, response_url=fake.response_url(name))
-            jobs.append(pool.submit(post, "command", encode_form(form)))
+            jobs.append(pool.submit(post, "command", lambda name=name: command(fake, url, QUESTION, name)[0]))
         for n in range(args.clicks):
-            click = block_action_payload(HELPFUL, "a1", user=f"U{n}", response_url=fake.response_url(f"click{n}"))
-            jobs.append(pool.submit(post, "click", encode_payload(click)))
+            jobs.append(
+                pool.submit(post, "click", lambda n=n: click(fake, url, HELPFUL, "a1", f"click{n}", user=f"U{n}"))
+            )
         for job in jobs:
             job.result()
     acked_at = time.monotonic() - started

@@ -23,6 +23,8 @@ def manifest(config: SlackConfig, http_url: str | None = None) -> dict[str, Any]
     if config.answer_thread_followups:  # replies in channel threads the bot answered in, without a mention
         scopes[1:1] = ["channels:history", "groups:history"]
         events[1:1] = ["message.channels", "message.groups"]
+    if not config.answer_external:  # conversations.info: is the channel shared with another organisation?
+        scopes += ["channels:read", "groups:read"]
     command: dict[str, Any] = {
         "command": COMMAND,
         "description": "Ask PolicyBot privately (you can share the answer)",

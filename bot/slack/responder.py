@@ -16,6 +16,7 @@ from bot.config import SlackConfig
 from bot.errors import QuestionError
 from bot.slack.blocks import APOLOGY, CONTINUED, EMPTY_QUESTION, answer_messages, fallback_text, notice_blocks
 from bot.slack.delivery import slack_error
+from bot.slack.external import SharedChannels
 from bot.slack.mrkdwn import escape
 from bot.slack.once import Once
 from bot.slack.work import BUSY, Work
@@ -47,6 +48,7 @@ class Responder:
     work: Work = field(default_factory=Work)  # answers off bolt's threads, bounded (bot/slack/work.py)
     working_after: float = 0.4  # seconds before a 👀 reaction shows the question is being worked on
     conversations: ConversationStore | None = None  # default: the turns in the feedback store's database
+    shared: SharedChannels = field(default_factory=SharedChannels)  # Slack Connect channels, as Slack says
     _ask_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
@@ -56,6 +58,11 @@ class Responder:
     def allowed(self, channel: str) -> bool:
         """Direct messages always; channels when `slack.allowed_channels` is empty or lists them."""
         return channel.startswith("D") or not self.config.allowed_channels or channel in self.config.allowed_channels
+
+    def outside(self, client: WebClient, channel: str) -> bool:
+        """Whether `channel` is shared with another organisation while `slack.answer_external` is off.
+        May ask Slack (conversations.info), so call it in the answer pool, not before an acknowledgement."""
+        return not self.config.answer_external and self.shared.external(client, channel)
 
     def reply(
         self,
@@ -110,6 +117,9 @@ class Responder:
     def _answer_now(
         self, client: WebClient, question: str, user: str, channel: str, message_ts: str, thread_ts: str | None
     ) -> None:
+        if self.outside(client, channel):
+            log.info("ignored a question in %s, shared with another organisation (slack.answer_external)", channel)
+            return
         lock = threading.Lock()
         state = {"done": False, "reacted": False}
 

@@ -24,7 +24,7 @@ from bot.config import Settings
 from bot.errors import StateUnavailable
 from bot.state.connect import open_feedback_file
 from bot.state.database import Database, Transaction
-from bot.state.deadline import within
+from bot.state.deadline import DeadlineExceeded, within
 from bot.state.pending import PendingWrites
 
 log = logging.getLogger(__name__)
@@ -45,6 +45,12 @@ class Correction:
     right_source: str
     user: str
     created: str
+    interpreted: str = ""  # the question the answer answered, when a follow-up was rewritten ("" = as asked)
+
+    @property
+    def read_as(self) -> str:
+        """The question the answer answered: a follow-up as rewritten in its conversation."""
+        return self.interpreted or self.question
 
 
 @dataclass
@@ -54,7 +60,7 @@ class FeedbackReport:
     answers: int = 0
     helpful: int = 0
     not_helpful: int = 0
-    worst: list[tuple[str, int]] = field(default_factory=list)  # (question, "Not helpful" votes)
+    worst: list[tuple[str, int]] = field(default_factory=list)  # (question as read, "Not helpful" votes)
     corrections: list[Correction] = field(default_factory=list)
 
 
@@ -71,8 +77,9 @@ class FeedbackStore:
     Given `pending`, writes that cannot reach a lost PostgreSQL are kept in that file and written,
     in order, as soon as the database answers again. A vote or correction waits at most
     `write_deadline` seconds for the database, so the user can be told in time when it was not saved;
-    past it, `DeadlineExceeded` is raised and the write goes on in the background (into the pending
-    file, if the database is lost).
+    past it, it is kept in the pending file (durable before this returns), or without one
+    `DeadlineExceeded` is raised. Either way the write also goes on in the background; a kept write
+    that got through too is harmless when replayed.
     """
 
     def __init__(
@@ -103,7 +110,8 @@ class FeedbackStore:
     ) -> None:
         """Keep an answer as posted (question, text, cited passages, index version, blocks) under `answer_id`.
 
-        `thread_ts` is the thread the reply went to, `message_ts` the question's message.
+        `thread_ts` is the thread the reply went to, `message_ts` the question's message. A follow-up's
+        rewrite (`Answer.interpreted_question`) is kept beside it: a vote judges the answer to the rewrite.
         """
         passage_ids = [c.passage.key for c in answer.citations]
         row = [
@@ -119,6 +127,7 @@ class FeedbackStore:
             thread_ts,
             message_ts,
             json.dumps(list(blocks)),
+            answer.interpreted_question,
         ]
         self._write("answer", row)
 
@@ -156,18 +165,14 @@ class FeedbackStore:
         """
         if vote not in VOTES:
             raise ValueError(f"vote must be one of {VOTES}, got {vote!r}")
-        row = [answer_id, user, channel, vote, _now()]
-        return within(self.write_deadline, lambda: self._write("vote", row, self.write_timeout), "storing a vote")
+        return self._write_within("vote", [answer_id, user, channel, vote, _now()])
 
     def record_correction(self, answer_id: str, user: str, right_answer: str, right_source: str) -> bool:
         """Store what the right answer or source would have been; False when there is nothing to store."""
         right_answer, right_source = right_answer.strip(), right_source.strip()
         if not (right_answer or right_source):
             return False
-        row = [answer_id, user, _now(), right_answer, right_source]
-        return within(
-            self.write_deadline, lambda: self._write("correction", row, self.write_timeout), "storing a correction"
-        )
+        return self._write_within("correction", [answer_id, user, _now(), right_answer, right_source])
 
     def report(self, top: int = 10) -> FeedbackReport:
         """The figures `policybot feedback` prints."""
@@ -177,12 +182,12 @@ class FeedbackStore:
                 r["vote"]: r["n"] for r in tx.execute("SELECT vote, COUNT(*) AS n FROM votes GROUP BY vote").fetchall()
             }
             worst = tx.execute(
-                "SELECT a.question, COUNT(*) AS n FROM votes v JOIN answers a ON a.id = v.answer_id "
-                "WHERE v.vote = ? GROUP BY a.question ORDER BY n DESC, a.question LIMIT ?",
+                f"SELECT {_READ_AS} AS question, COUNT(*) AS n FROM votes v JOIN answers a ON a.id = v.answer_id "
+                f"WHERE v.vote = ? GROUP BY {_READ_AS} ORDER BY n DESC, {_READ_AS} LIMIT ?",
                 (NOT_HELPFUL, top),
             ).fetchall()
             corrections = tx.execute(
-                'SELECT a.question, a.answer, c.right_answer, c.right_source, c."user", c.created '
+                'SELECT a.question, a.answer, c.right_answer, c.right_source, c."user", c.created, a.interpreted '
                 "FROM corrections c JOIN answers a ON a.id = c.answer_id ORDER BY c.created, c.id"
             ).fetchall()
         return FeedbackReport(
@@ -191,7 +196,15 @@ class FeedbackStore:
             not_helpful=counts.get(NOT_HELPFUL, 0),
             worst=[(r["question"], r["n"]) for r in worst],
             corrections=[
-                Correction(r["question"], r["answer"], r["right_answer"], r["right_source"], r["user"], r["created"])
+                Correction(
+                    r["question"],
+                    r["answer"],
+                    r["right_answer"],
+                    r["right_source"],
+                    r["user"],
+                    r["created"],
+                    r["interpreted"],
+                )
                 for r in corrections
             ],
         )
@@ -223,6 +236,20 @@ class FeedbackStore:
         if done:
             log.warning("wrote %d kept feedback write(s) to the state database %s", done, self.db.url.redacted())
         return done
+
+    def _write_within(self, operation: str, args: list[Any]) -> bool:
+        """A user's write, stored or kept durably within `write_deadline` seconds, else DeadlineExceeded."""
+        try:
+            return within(
+                self.write_deadline, lambda: self._write(operation, args, self.write_timeout), f"storing a {operation}"
+            )
+        except DeadlineExceeded:
+            if self.pending is None:
+                raise
+            self.pending.add(operation, args)  # durable before the user is thanked, whatever the database does
+            log.warning("%s kept in %s: the database did not answer in time", operation, self.pending.path)
+            self._start_flusher()
+            return True
 
     def _write(self, operation: str, args: list[Any], timeout: float | None = None) -> bool:
         try:
@@ -265,18 +292,26 @@ def _answer_exists(tx: Transaction, answer_id: str) -> bool:
     return tx.execute("SELECT 1 AS found FROM answers WHERE id = ?", (answer_id,)).fetchone() is not None
 
 
+_ANSWER_COLUMNS = (
+    'id, created, question, answer, passage_ids, index_version, abstained, "user", channel, thread_ts, message_ts, '
+    "blocks, interpreted"
+)
+_READ_AS = "COALESCE(NULLIF(a.interpreted, ''), a.question)"  # the question an answer answered
+
+
 def _write_answer(tx: Transaction, row: list[Any], replay: bool) -> bool:
     conflict = " ON CONFLICT (id) DO NOTHING" if replay else ""  # a replay may repeat a write that got through
-    tx.execute(f"INSERT INTO answers VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?){conflict}", row)
+    row = [*row, ""][:13]  # a pending file kept by an older PolicyBot has no `interpreted`
+    tx.execute(f"INSERT INTO answers ({_ANSWER_COLUMNS}) VALUES ({', '.join('?' * 13)}){conflict}", row)
     return True
 
 
 def _write_vote(tx: Transaction, args: list[Any], replay: bool) -> bool:
     if not _answer_exists(tx, args[0]):
         return False
-    tx.execute(
+    tx.execute(  # an older vote replayed after a newer one got through does not undo it
         'INSERT INTO votes VALUES (?, ?, ?, ?, ?) ON CONFLICT (answer_id, "user") '
-        "DO UPDATE SET vote = excluded.vote, created = excluded.created",
+        "DO UPDATE SET vote = excluded.vote, created = excluded.created WHERE votes.created <= excluded.created",
         args,
     )
     return True
@@ -285,11 +320,22 @@ def _write_vote(tx: Transaction, args: list[Any], replay: bool) -> bool:
 def _write_correction(tx: Transaction, args: list[Any], replay: bool) -> bool:
     if not _answer_exists(tx, args[0]):
         return False
+    if replay and _correction_exists(tx, args):  # kept, and written by the attempt that ran late too
+        return True
     tx.execute(
         'INSERT INTO corrections (answer_id, "user", created, right_answer, right_source) VALUES (?, ?, ?, ?, ?)',
         args,
     )
     return True
+
+
+def _correction_exists(tx: Transaction, args: list[Any]) -> bool:
+    found = tx.execute(
+        'SELECT 1 AS found FROM corrections WHERE answer_id = ? AND "user" = ? AND created = ? AND right_answer = ? '
+        "AND right_source = ?",
+        args,
+    ).fetchone()
+    return found is not None
 
 
 _WRITES: dict[str, Callable[[Transaction, list[Any], bool], bool]] = {
@@ -317,6 +363,8 @@ def format_report(report: FeedbackReport) -> str:
         lines += ["", f"Corrections ({len(report.corrections)}):"]
         for c in report.corrections:
             lines.append(f"  Q: {c.question}")
+            if c.interpreted:
+                lines.append(f"     read as: {c.interpreted}")
             if c.right_answer:
                 lines.append(f"     right answer: {c.right_answer}")
             if c.right_source:
@@ -329,11 +377,12 @@ def export_candidates(report: FeedbackReport, eval_set: str = ANY_EVAL_SET) -> s
     """Corrections as YAML in the evaluation set's format, for a person to review and merge into `eval_set`.
 
     Each becomes an `answerable` entry whose `expect` is the user's suggestion; trim it to a
-    phrase the right passage contains before merging (`eval_set_name` says which set).
+    phrase the right passage contains before merging (`eval_set_name` says which set). A follow-up
+    ("And the 2012 one?") enters as the question it was read as, which stands on its own.
     """
     entries = []
     for c in report.corrections:
-        entry: dict[str, Any] = {"question": c.question, "expect": c.right_answer or c.right_source}
+        entry: dict[str, Any] = {"question": c.read_as, "expect": c.right_answer or c.right_source}
         if c.right_source and c.right_answer:
             entry["source"] = c.right_source
         entries.append(entry)

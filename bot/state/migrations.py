@@ -68,6 +68,11 @@ CREATE TABLE conversation_turns (
 CREATE INDEX conversation_turns_thread ON conversation_turns (channel, thread_ts, id)
 """,
     ),
+    (
+        4,
+        "answers: the question as the bot read it (a follow-up's rewrite; '' = as asked)",
+        "ALTER TABLE answers ADD COLUMN interpreted TEXT NOT NULL DEFAULT ''",
+    ),
 ]
 LATEST = MIGRATIONS[-1][0]
 

@@ -58,32 +58,43 @@ class PendingWrites:
             os.fsync(f.fileno())
 
     def replay(self, apply: Callable[[list[Entry]], None]) -> int:
-        """Hand every entry, oldest first, to `apply`; empty the file only if it returns. The count replayed."""
-        with self._locked() as f:
-            f.seek(0)
+        """Hand every entry, oldest first, to `apply`; remove them only if it returns. The count replayed.
+
+        `apply` (a database that may hang) runs under a lock of its own, one replay at a time, not the
+        file's: an `add` meanwhile waits only for a read or a write of the file, and is kept for the next replay.
+        """
+        with self._locked(".replay"):
+            with self._locked() as f:
+                f.seek(0)
+                data = f.read()
             entries: list[Entry] = []
-            for line in f.read().decode("utf-8", errors="replace").splitlines():
+            for line in data.decode("utf-8", errors="replace").splitlines():
                 try:
                     operation, args = json.loads(line)
                 except ValueError:
                     continue  # a line torn by a crash mid-append
                 entries.append((operation, args))
-            if not entries:
-                f.truncate(0)
-                return 0
-            apply(entries)
-            f.truncate(0)
-            f.flush()
-            os.fsync(f.fileno())
+            if entries:
+                apply(entries)
+            with self._locked() as f:  # keep what was added while `apply` ran
+                f.seek(len(data))
+                rest = f.read()
+                f.seek(0)
+                f.write(rest)
+                f.truncate(len(rest))
+                f.flush()
+                os.fsync(f.fileno())
             return len(entries)
 
     @contextmanager
-    def _locked(self) -> Iterator[BinaryIO]:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        created = not self.path.exists()
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+    def _locked(self, suffix: str = "") -> Iterator[BinaryIO]:
+        """The file (or, with a suffix, its lock file beside it), open and exclusively locked."""
+        path = self.path.with_name(self.path.name + suffix)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        created = not path.exists()
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         if created:  # the new file's name is made durable too, not only the lines fsynced into it
-            fsync_path(self.path.parent)
+            fsync_path(path.parent)
         with os.fdopen(fd, "r+b") as f:
             fcntl.flock(f.fileno(), fcntl.LOCK_EX)
             try:

@@ -80,7 +80,7 @@ _CHANNEL_METHODS = _MESSAGE_METHODS | {
     "assistant.threads.setSuggestedPrompts",
 }
 CHANNEL_STATES = ("archived", "not_in_channel", "missing")
-_KNOWN_METHODS = _OK_METHODS | _MESSAGE_METHODS | {"auth.test", "apps.connections.open"}
+_KNOWN_METHODS = _OK_METHODS | _MESSAGE_METHODS | {"auth.test", "apps.connections.open", "conversations.info"}
 _JSON_FORM_FIELDS = ("blocks", "attachments", "view", "metadata")
 
 
@@ -114,6 +114,7 @@ class FakeSlack:
         self._connections: list[ServerConnection] = []
         self._ts_counter = itertools.count(1)
         self.channels: dict[str, str] = {}  # channel id -> one of CHANNEL_STATES; others exist, with the bot in them
+        self.external: set[str] = set()  # channel ids shared with other organisations (Slack Connect)
         self._limited_until: dict[str, float] = {}  # method -> time.monotonic() its rate-limit window ends
         self._response_uses: dict[str, list[float]] = {}  # response_url path -> times it was posted to
         self._answers: dict[int, dict[str, Any]] = {}  # id of a Web API call -> the JSON the fake answered
@@ -204,6 +205,11 @@ class FakeSlack:
             raise ValueError(f"state must be one of {CHANNEL_STATES}")
         with self._cond:
             self.channels[channel] = state
+
+    def share_externally(self, channel: str) -> None:
+        """Make `channel` a Slack Connect channel: conversations.info says `is_ext_shared`."""
+        with self._cond:
+            self.external.add(channel)
 
     def refused(self, call: Call) -> bool:
         """Whether `call` was answered with an HTTP error (a 429, a scripted 5xx) rather than handled."""
@@ -304,6 +310,8 @@ class FakeSlack:
             }
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.ws_port}/link/?ticket={uuid.uuid4()}"}
+        if method == "conversations.info":
+            return self._conversation_info(str(body.get("channel") or ""))
         error = self._channel_error(method, body) or _payload_error(method, body)
         if error is None and method == "views.open":
             error = _trigger_error(str(body.get("trigger_id") or ""))
@@ -327,6 +335,28 @@ class FakeSlack:
         if method.startswith("views.") and isinstance(body.get("view"), dict):
             return {"ok": True, "view": {"id": f"V{next(self._ts_counter):08d}", **body["view"]}}
         return {"ok": True}
+
+    def _conversation_info(self, channel: str) -> dict[str, Any]:
+        """conversations.info as Slack answers it, with the fields that say who shares the channel."""
+        with self._cond:
+            state, external = self.channels.get(channel), channel in self.external
+        if not _CHANNEL_ID.fullmatch(channel) or state == "missing":
+            return {"ok": False, "error": "channel_not_found"}
+        info = {
+            "id": channel,
+            "name": channel.lower(),
+            "is_channel": channel.startswith("C"),
+            "is_group": channel.startswith("G"),
+            "is_im": channel.startswith("D"),
+            "is_archived": state == "archived",
+            "is_member": state != "not_in_channel",
+            "is_shared": external,
+            "is_ext_shared": external,
+            "is_org_shared": False,
+            "is_pending_ext_shared": False,
+            "context_team_id": TEAM_ID,
+        }
+        return {"ok": True, "channel": info}
 
     def _channel_error(self, method: str, body: dict[str, Any]) -> str | None:
         if method not in _CHANNEL_METHODS:

@@ -26,6 +26,17 @@ def text_of(call: Call) -> str:
     return "\n".join(parts)
 
 
+def reading_of(post: Call) -> str | None:
+    """The 'Reading this as' line of a posted answer (how a follow-up was read), or None."""
+    notes = [e["text"] for b in post.body["blocks"] if b["type"] == "context" for e in b["elements"]]
+    return next((n for n in notes if n.startswith("Reading this as: ")), None)
+
+
+def answer_of(post: Call) -> str:
+    """The answer's own section of a posted answer, without the notes around it."""
+    return next(b["text"]["text"] for b in post.body["blocks"] if b["type"] == "section")
+
+
 def buttons(call: Call) -> dict[str, str]:
     """action_id -> value of the message's buttons."""
     return {

@@ -12,7 +12,6 @@ import pytest
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from bot.config import SlackConfig
 from bot.slack.app import build_app
@@ -24,6 +23,7 @@ from bot.slack.work import BUSY
 from bot.state.database import Database
 from bot.state.feedback import FeedbackStore
 from bot.state.pending import PendingWrites
+from tests.slack.asking import click, command
 from tests.slack.fakeslack import (
     FORM,
     Call,
@@ -31,7 +31,6 @@ from tests.slack.fakeslack import (
     block_action_payload,
     deliver_event,
     dm_event,
-    encode_form,
     encode_payload,
     signed_post,
     slash_command_form,
@@ -39,21 +38,10 @@ from tests.slack.fakeslack import (
 )
 from tests.slack.fixtures import WsgiServers
 from tests.slack.replies import PILLARS, SECRET, MakeApp
+from tests.slack.slow import SlowAnswerer
 from tests.state.answers import stored_answer
 
 pytestmark = pytest.mark.slow
-
-
-class SlowAnswerer(Answerer):
-    """The real answerer, taking `seconds` longer per question, as a loaded model would."""
-
-    def __init__(self, real: Answerer, seconds: float) -> None:
-        super().__init__(real.retriever, real.settings, real.top_k)
-        self.seconds = seconds
-
-    def ask(self, question: str, k: int | None = None) -> Answer:
-        time.sleep(self.seconds)
-        return super().ask(question, k)
 
 
 @pytest.fixture
@@ -65,14 +53,16 @@ def serve_http() -> Iterator[Callable[[App], str]]:
 
 def acked_in_time(url: str, fake: FakeSlack, name: str) -> dict[str, float]:
     """Send a /policy, a "Helpful" click on answer a1 and a correction; the seconds each took to be acked."""
-    form = encode_form(slash_command_form(COMMAND, PILLARS, response_url=fake.response_url(f"{name}-cmd")))
-    click = encode_payload(block_action_payload(HELPFUL, "a1", response_url=fake.response_url(f"{name}-click")))
     values = {"correct_answer": {"value": "innovation, talent, business climate"}}
     modal = encode_payload(view_submission_payload(FEEDBACK_MODAL, "a1", values))
     seconds = {}
-    for kind, body in [("command", form), ("click", click), ("modal", modal)]:
+    for kind, send in [  # each raises TimeoutError after Slack's 3 s
+        ("command", lambda: command(fake, url, PILLARS, f"{name}-cmd")[0]),
+        ("click", lambda: click(fake, url, HELPFUL, "a1", f"{name}-click")),
+        ("modal", lambda: signed_post(url, modal, SECRET, content_type=FORM)[0]),
+    ]:
         started = time.monotonic()
-        status = signed_post(url, body, SECRET, content_type=FORM)[0]  # raises TimeoutError after Slack's 3 s
+        status = send()
         assert status == 200, (kind, status)
         seconds[kind] = time.monotonic() - started
     return seconds

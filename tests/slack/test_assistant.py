@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.answering.answerer import Answerer
-from bot.slack.blocks import HELPFUL
+from bot.answering.followup import turn_of
+from bot.slack.blocks import HELPFUL, answer_mrkdwn
 from bot.slack.listeners.assistant import GREETING, SEARCHING
 from bot.slack.mrkdwn import escape
 from bot.state.feedback import FeedbackStore
@@ -19,7 +20,7 @@ from tests.slack.fakeslack import (
     assistant_thread_started_event,
     block_action_payload,
 )
-from tests.slack.replies import PILLARS, MakeApp, buttons, text_of
+from tests.slack.replies import PILLARS, MakeApp, answer_of, buttons, reading_of, text_of
 from tests.state.stored import stored_votes
 
 pytestmark = pytest.mark.slow
@@ -55,6 +56,24 @@ def test_an_assistant_thread_suggests_answers_and_takes_feedback(
     fake_slack.wait_for_call("response/r1", timeout=5)
     [vote] = stored_votes(store.db)
     assert (vote["vote"], vote["question"], vote["channel"]) == ("helpful", PILLARS, "D1")
+
+
+def test_a_follow_up_in_an_assistant_thread_is_read_in_its_context(
+    fake_slack: FakeSlack, socket_app: MakeApp, answerer: Answerer
+) -> None:
+    first, follow_up = "What did the 2011 PCAST report recommend?", "And the 2012 one?"
+    expected = answerer.ask(follow_up, history=[turn_of(answerer.ask(first))])
+    assert expected.interpreted_question == "What did the 2012 PCAST report recommend?"
+    socket_app()
+    fake_slack.wait_for_ack(fake_slack.send_envelope("events_api", assistant_thread_started_event(THREAD)))
+    fake_slack.wait_for_call("chat.postMessage", timeout=5)  # the greeting
+    fake_slack.send_envelope("events_api", assistant_message_event(first, THREAD))
+    fake_slack.wait_for_call("chat.postMessage", count=2, timeout=10)
+    fake_slack.send_envelope("events_api", assistant_message_event(follow_up, THREAD))
+    *_, answer = fake_slack.wait_for_call("chat.postMessage", count=3, timeout=10)
+    assert answer.body["thread_ts"] == THREAD
+    assert reading_of(answer) == "Reading this as: What did the 2012 PCAST report recommend?"
+    assert answer_of(answer) == answer_mrkdwn(expected)  # the 2012 report's answer, not one to the bare words
 
 
 def test_the_home_tab_lists_the_documents_and_the_index_version(

@@ -9,17 +9,9 @@ import pytest
 from slack_bolt import App
 
 from bot.slack.blocks import HELPFUL, NOT_HELPFUL, SHARE
-from bot.slack.listeners.commands import COMMAND
-from tests.slack.fakeslack import (
-    FORM,
-    FakeSlack,
-    block_action_payload,
-    encode_form,
-    encode_payload,
-    signed_post,
-    slash_command_form,
-)
-from tests.slack.replies import PILLARS, SECRET, MakeApp, buttons, text_of
+from tests.slack.asking import click, command
+from tests.slack.fakeslack import FakeSlack
+from tests.slack.replies import PILLARS, MakeApp, buttons, text_of
 
 pytestmark = pytest.mark.slow
 
@@ -28,9 +20,8 @@ def test_slash_command_answers_privately_and_share_posts_it_in_channel(
     fake_slack: FakeSlack, make_app: MakeApp, bolt_http: Callable[[App], str]
 ) -> None:
     url = bolt_http(make_app())
-    form = slash_command_form(COMMAND, PILLARS, user_id="U5", response_url=fake_slack.response_url("cmd"))
     started = time.monotonic()
-    status, _, body = signed_post(url, encode_form(form), SECRET, content_type=FORM)
+    status, _, body = command(fake_slack, url, PILLARS, "cmd", user_id="U5")
     assert (status, body) == (200, b"") and time.monotonic() - started < 3
     [reply] = fake_slack.wait_for_call("response/cmd", timeout=5)
     assert reply.body["response_type"] == "ephemeral" and "three pillars" in text_of(reply)
@@ -38,8 +29,7 @@ def test_slash_command_answers_privately_and_share_posts_it_in_channel(
     assert fake_slack.calls_to("chat.postMessage") == []
     answer_id = buttons(reply)[SHARE]
 
-    click = block_action_payload(SHARE, answer_id, user="U5", response_url=fake_slack.response_url("share"))
-    assert signed_post(url, encode_payload(click), SECRET, content_type=FORM)[0] == 200
+    assert click(fake_slack, url, SHARE, answer_id, "share", user="U5") == 200
     [shared, deleted] = fake_slack.wait_for_call("response/share", count=2, timeout=5)
     assert shared.body["response_type"] == "in_channel" and "three pillars" in text_of(shared)
     assert "<@U5> asked: What pillars" in text_of(shared)
@@ -51,8 +41,7 @@ def test_slash_command_in_a_disallowed_channel_says_so(
     fake_slack: FakeSlack, make_app: MakeApp, bolt_http: Callable[[App], str]
 ) -> None:
     url = bolt_http(make_app(allowed_channels=["CALLOWED"]))
-    form = slash_command_form(COMMAND, PILLARS, channel_id="COTHER", response_url=fake_slack.response_url())
-    signed_post(url, encode_form(form), SECRET, content_type=FORM)
+    command(fake_slack, url, PILLARS, channel_id="COTHER")
     [reply] = fake_slack.wait_for_call("response/r1", timeout=5)
     assert "does not answer in this channel" in reply.body["text"] and "three pillars" not in text_of(reply)
 
@@ -61,8 +50,7 @@ def test_channel_ping_in_a_question_is_escaped(
     fake_slack: FakeSlack, make_app: MakeApp, bolt_http: Callable[[App], str]
 ) -> None:
     url = bolt_http(make_app())
-    form = slash_command_form(COMMAND, f"<!channel> <@U2> a<b & {PILLARS}", response_url=fake_slack.response_url())
-    assert signed_post(url, encode_form(form), SECRET, content_type=FORM)[0] == 200
+    assert command(fake_slack, url, f"<!channel> <@U2> a<b & {PILLARS}")[0] == 200
     [reply] = fake_slack.wait_for_call("response/r1", timeout=5)
     shown = text_of(reply)
     assert "<!channel>" not in shown and "<@U2>" not in shown

@@ -15,10 +15,12 @@ from bot.answering.followup import Turn, turn_of
 from bot.batch import answer_lines
 from bot.render.terminal import render_text
 from bot.repl import run_repl
-from bot.slack.blocks import answer_mrkdwn
+from bot.slack.blocks import NOT_HELPFUL, answer_mrkdwn
 from bot.slack.mrkdwn import escape
-from tests.slack.fakeslack import Call, FakeSlack, app_mention_event, dm_event, thread_message_event
-from tests.slack.replies import MakeApp
+from bot.state.feedback import FeedbackStore
+from tests.slack.fakeslack import FakeSlack, app_mention_event, block_action_payload, dm_event, thread_message_event
+from tests.slack.replies import MakeApp, answer_of, buttons, reading_of
+from tests.state.stored import stored_votes
 
 pytestmark = pytest.mark.slow
 
@@ -52,16 +54,6 @@ def reader(lines: list[str]) -> Callable[[str], str]:
         return line
 
     return read
-
-
-def reading_of(post: Call) -> str | None:
-    """The 'Reading this as' line of a posted answer, or None."""
-    notes = [e["text"] for b in post.body["blocks"] if b["type"] == "context" for e in b["elements"]]
-    return next((n for n in notes if n.startswith("Reading this as: ")), None)
-
-
-def answer_of(post: Call) -> str:
-    return next(b["text"]["text"] for b in post.body["blocks"] if b["type"] == "section")
 
 
 def test_a_thread_is_answered_as_the_repl_and_the_batch_answer_the_same_conversation(
@@ -118,3 +110,19 @@ def test_a_dm_outside_a_thread_continues_until_its_idle_time(
     [_, follow_up] = fake_slack.wait_for_call("chat.postMessage", count=2, timeout=10)
     expected = "Reading this as: What did the 2012 PCAST report recommend?"
     assert reading_of(follow_up) == (expected if in_context else None)
+
+
+def test_a_vote_on_a_follow_up_is_reported_under_the_question_it_answered(
+    fake_slack: FakeSlack, socket_app: MakeApp, store: FeedbackStore
+) -> None:
+    socket_app()
+    fake_slack.send_envelope("events_api", app_mention_event(f"<@UBOT> {CONVERSATION[0]}", ts="1700.000400"))
+    fake_slack.wait_for_call("chat.postMessage", timeout=10)
+    fake_slack.send_envelope("events_api", thread_message_event("And the 2012 one?", thread_ts="1700.000400"))
+    [_, follow_up] = fake_slack.wait_for_call("chat.postMessage", count=2, timeout=10)
+    click = block_action_payload(NOT_HELPFUL, buttons(follow_up)[NOT_HELPFUL], response_url=fake_slack.response_url())
+    fake_slack.wait_for_ack(fake_slack.send_envelope("interactive", click))
+    fake_slack.wait_for_call("views.open", timeout=5)  # "Not helpful" is stored, and asks for a correction
+    [vote] = stored_votes(store.db)
+    assert (vote["question"], vote["interpreted"]) == ("And the 2012 one?", "What did the 2012 PCAST report recommend?")
+    assert store.report().worst == [("What did the 2012 PCAST report recommend?", 1)]

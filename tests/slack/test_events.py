@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
-from bot.answering.answer import Answer
 from bot.answering.answerer import Answerer
 from bot.slack.blocks import HELPFUL, NOT_HELPFUL
 from tests.slack.fakeslack import FakeSlack, app_mention_event, dm_event, thread_message_event
 from tests.slack.replies import OBJECTIVES, PILLARS, MakeApp, buttons, posts_after_sentinel, text_of
+from tests.slack.slow import SlowAnswerer
 
 pytestmark = pytest.mark.slow
 
@@ -46,12 +46,7 @@ def test_direct_message_is_answered_in_the_dm(fake_slack: FakeSlack, socket_app:
 def test_slow_answer_is_acked_at_once_and_shows_a_reaction_meanwhile(
     fake_slack: FakeSlack, make_app: MakeApp, bolt_socket_mode: Callable[..., Any], answerer: Answerer
 ) -> None:
-    class SlowAnswerer:  # the real answerer, one second slower
-        def ask(self, question: str, k: int | None = None) -> Answer:
-            time.sleep(1.0)
-            return answerer.ask(question, k)
-
-    bolt_socket_mode(make_app(custom_answerer=SlowAnswerer(), working_after=0.2))
+    bolt_socket_mode(make_app(custom_answerer=SlowAnswerer(answerer, 1.0), working_after=0.2))
     started = time.monotonic()
     envelope = fake_slack.send_envelope("events_api", app_mention_event(f"<@UBOT> {PILLARS}", ts="1700.000200"))
     fake_slack.wait_for_ack(envelope, timeout=3)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import socket
 import threading
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,7 @@ from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.index.build import build_index
 from tests.slack.fakeslack import FakeSlack, dm_event, signed_post
+from tests.state.replica_processes import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 PILLARS = "What pillars do the AMP recommendations rest on?"
@@ -121,9 +121,7 @@ def test_serve_in_socket_mode_answers_a_dm(
 def test_serve_in_http_mode_answers_a_signed_event(
     fake_slack: FakeSlack, shipped_settings: Settings, answerer: Answerer, tmp_path: Path
 ) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     settings = _with_db(shipped_settings, tmp_path, http_port=port)
     env = {"SLACK_BOT_TOKEN": fake_slack.bot_token, "SLACK_SIGNING_SECRET": "s3cret"}
     stop = _run(settings, True, env, fake_slack, answerer)

@@ -118,7 +118,8 @@ def _port(config: Path) -> int:
     return int(next(line for line in config.read_text().splitlines() if "http_port" in line).split(":")[1])
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -130,7 +131,7 @@ def replica_config(tmp_path: Path, name: str, index: Path, knowledge: Path, url:
     path.write_text(
         f"knowledge_dir: {knowledge}\nindex_dir: {index}\nhistory_file: {tmp_path / 'hist'}\n"
         f"indexing:\n  reload_seconds: 0.2\n"
-        f"slack:\n  http_port: {_free_port()}\n  feedback_db: {tmp_path / name / 'unused.sqlite3'}\n"
+        f"slack:\n  http_port: {free_port()}\n  feedback_db: {tmp_path / name / 'unused.sqlite3'}\n"
         f"state:\n  url: {url}\n  pending_file: {tmp_path / name / 'pending.jsonl'}\n"
     )
     return path

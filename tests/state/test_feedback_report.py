@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+import yaml
 
 from bot.answering.answer import Answer, Citation, Quote
 from bot.answering.evaluation import load_eval_set
 from bot.cli import main
 from bot.config import load_settings
-from bot.state.feedback import HELPFUL, NOT_HELPFUL, FeedbackStore, eval_set_name, export_candidates
+from bot.state.feedback import (
+    HELPFUL,
+    NOT_HELPFUL,
+    FeedbackStore,
+    eval_set_name,
+    export_candidates,
+    format_report,
+)
+from bot.state.pending import PendingWrites
 from embeddings.passage import Passage
 from tests.state.stored import stored_votes
 
@@ -109,3 +119,28 @@ def test_feedback_without_a_database_says_there_is_none(tmp_path: Path, capsys: 
     assert main(["--config", str(config), "feedback"]) == 0
     assert "No feedback yet" in capsys.readouterr().err
     assert not (tmp_path / "fb.sqlite3").exists()
+
+
+def test_feedback_on_a_follow_up_names_the_question_it_was_read_as(store: FeedbackStore) -> None:
+    follow_up = replace(answer("And the 2012 one?"), interpreted_question="What did the 2012 PCAST report recommend?")
+    store.record_answer("a3", follow_up, [], user="U1", channel="C1", thread_ts="1.0", message_ts="a3")
+    for user in ("U1", "U2", "U3"):
+        store.record_vote("a3", user, "C1", NOT_HELPFUL)
+    store.record_correction("a3", "U1", "Five objectives", "")
+    report = store.report()
+    assert report.worst[0] == ("What did the 2012 PCAST report recommend?", 3)
+    shown = format_report(report)
+    assert "Q: And the 2012 one?\n     read as: What did the 2012 PCAST report recommend?" in shown
+    exported = yaml.safe_load(export_candidates(report))["answerable"]
+    assert {"question": "What did the 2012 PCAST report recommend?", "expect": "Five objectives"} in exported
+    assert exported[0]["question"] == "Who pays for R&D?"  # asked standing alone: kept as asked
+
+
+def test_an_answer_kept_by_an_older_policybot_is_still_written(tmp_path: Path) -> None:
+    pending = PendingWrites(tmp_path / "pending.jsonl")
+    old_row = ["a1", "2026-01-01T00:00:00+00:00", "What is AMP?", "A partnership.", "[]", "v1", 0, "U1", "C1"]
+    pending.add("answer", [*old_row, None, "1.1", "[]"])  # the 12 columns before `interpreted`
+    store = FeedbackStore(tmp_path / "feedback.sqlite3", pending)
+    store.flush()
+    assert store.record_vote("a1", "U1", "C1", NOT_HELPFUL)
+    assert store.report().worst == [("What is AMP?", 1)]

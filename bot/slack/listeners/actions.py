@@ -77,14 +77,10 @@ def register(app: App, responder: Responder) -> None:
             responder.store.record_correction(
                 view.get("private_metadata", ""), body["user"]["id"], right_answer, right_source
             )
-        except DeadlineExceeded:
-            if responder.store.pending is None:  # nothing will keep it: say so while the user can still resend
-                log.warning("storing a correction took too long; the modal stays open")
-                ack(response_action="errors", errors={"correct_answer": CORRECTION_NOT_SAVED})
-                return
-            log.warning(
-                "storing a correction goes on in the background (kept in %s if needed)", responder.store.pending.path
-            )
+        except DeadlineExceeded:  # neither stored nor kept: say so while the user can still resend
+            log.warning("storing a correction took too long; the modal stays open")
+            ack(response_action="errors", errors={"correct_answer": CORRECTION_NOT_SAVED})
+            return
         except Exception:
             log.exception("storing a correction failed")
             ack(response_action="errors", errors={"correct_answer": CORRECTION_NOT_SAVED})
@@ -134,14 +130,9 @@ def _vote(responder: Responder, body: dict[str, Any], action: dict[str, Any], vo
     channel = (body.get("channel") or {}).get("id") or body.get("container", {}).get("channel_id", "")
     try:
         stored = responder.store.record_vote(action["value"], user, channel, vote)
-    except DeadlineExceeded:
-        if responder.store.pending is None:
-            log.warning("storing a %s vote took too long", vote)
-            return APOLOGY
-        log.warning(
-            "storing a %s vote goes on in the background (kept in %s if needed)", vote, responder.store.pending.path
-        )
-        return None  # it reaches the database, or the pending file, on its own
+    except DeadlineExceeded:  # neither stored nor kept (the store keeps what it can): the user is told
+        log.warning("storing a %s vote took too long", vote)
+        return APOLOGY
     except Exception:
         log.exception("storing a %s vote failed", vote)
         return APOLOGY

@@ -3,6 +3,7 @@
 - a new assistant thread gets a greeting and suggested prompts drawn from the knowledge base's sections;
 - a question in it shows "Searching the policy documents…" (assistant.threads.setStatus) while it is
   answered, in the responder's answer pool, with the same citations and feedback buttons as elsewhere;
+  the thread is a conversation, so a follow-up is read in the context of its earlier questions, as in any thread;
 - the App Home tab shows the documents, the index version and its date, and how to ask.
 """
 
@@ -18,6 +19,7 @@ from bot.slack.delivery import slack_error
 from bot.slack.knowledge import home_view, suggested_prompts
 from bot.slack.mrkdwn import question_text
 from bot.slack.responder import Responder
+from bot.state.conversations import conversation_key
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,8 @@ def register(app: App, responder: Responder) -> None:
                 set_status(SEARCHING)
             except Exception as exc:  # the answer matters more than the status line
                 log.info("assistant.threads.setStatus failed: %s", slack_error(exc))
-            reply = responder.reply(question, payload["user"], channel, thread_ts, ts)
+            conversation = conversation_key(channel, thread_ts)  # the thread: follow-ups read in its context
+            reply = responder.reply(question, payload["user"], channel, thread_ts, ts, conversation=conversation)
             responder.post(client, channel, thread_ts, reply)
 
         responder.work.answer(answer, busy=lambda: responder.post_busy(client, channel, thread_ts))

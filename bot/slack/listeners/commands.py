@@ -6,9 +6,11 @@ import logging
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
 
 from bot.slack.blocks import notice_blocks
 from bot.slack.delivery import respond_checked
+from bot.slack.external import EXTERNAL_OFF
 from bot.slack.mrkdwn import question_text
 from bot.slack.responder import Responder
 from bot.slack.work import BUSY
@@ -23,7 +25,7 @@ def register(app: App, responder: Responder) -> None:
     """Answer `/policy` ephemerally; the reply carries "Share in channel" and feedback buttons."""
 
     @app.command(COMMAND)
-    def on_policy(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext) -> None:
+    def on_policy(ack: Ack, command: dict[str, Any], respond: Respond, context: BoltContext, client: WebClient) -> None:
         ack()  # at once: the answer is worked on in responder.work, never on bolt's threads
         channel, user = command.get("channel_id", ""), command.get("user_id", "")
         if not responder.allowed(channel):
@@ -32,6 +34,9 @@ def register(app: App, responder: Responder) -> None:
         question = question_text(command.get("text", ""), context.bot_user_id)
 
         def answer() -> None:
+            if responder.outside(client, channel):
+                _respond(respond, EXTERNAL_OFF, notice_blocks(EXTERNAL_OFF))
+                return
             reply = responder.reply(
                 question, user, channel, thread_ts=None, message_ts=None, asked_by=user, shareable=True
             )
