@@ -1,4 +1,8 @@
-"""Passage text, metadata and sentence vectors in SQLite (no pickle: JSON and raw float32)."""
+"""Passage text, metadata and sentence vectors in SQLite (no pickle: JSON and raw float16).
+
+Index format 5 stores sentence vectors as float16; format 4 stored float32, which is still read
+(a row's byte length tells which), so an older index loads without re-embedding.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from embeddings.index.sentence_vectors import STORED_DTYPE, SentenceVectors
 from embeddings.passage import Passage
 
 SCHEMA = """
@@ -26,7 +31,7 @@ CREATE TABLE passages (
     sentences TEXT NOT NULL,    -- JSON list of [start, end]
     metadata TEXT NOT NULL,     -- JSON object
     content_hash TEXT NOT NULL,
-    sentence_vectors BLOB NOT NULL  -- float32, n_sentences x dimension
+    sentence_vectors BLOB NOT NULL  -- float16 (format 4: float32), n_sentences x dimension
 );
 CREATE INDEX passages_doc ON passages(doc, position);
 """
@@ -57,7 +62,7 @@ def write_passages(
                     json.dumps([list(s) for s in p.sentences]),
                     json.dumps(p.metadata, sort_keys=True),
                     digest,
-                    np.ascontiguousarray(vectors, dtype=np.float32).tobytes(),
+                    np.ascontiguousarray(vectors, dtype=STORED_DTYPE).tobytes(),
                 )
                 for p, digest, vectors in rows
             ),
@@ -67,7 +72,7 @@ def write_passages(
         conn.close()
 
 
-def read_passages(path: Path, dimension: int) -> tuple[list[Passage], dict[int, str], dict[int, np.ndarray]]:
+def read_passages(path: Path, dimension: int) -> tuple[list[Passage], dict[int, str], SentenceVectors]:
     """All passages in document order, their content hashes, and their sentence vectors."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
@@ -79,7 +84,9 @@ def read_passages(path: Path, dimension: int) -> tuple[list[Passage], dict[int, 
         conn.close()
     passages: list[Passage] = []
     hashes: dict[int, str] = {}
-    vectors: dict[int, np.ndarray] = {}
+    counts: list[int] = []
+    blobs: list[bytes] = []
+    itemsizes: set[int] = set()
     for row in rows:
         passage = Passage(
             id=row[0],
@@ -97,5 +104,18 @@ def read_passages(path: Path, dimension: int) -> tuple[list[Passage], dict[int, 
         )
         passages.append(passage)
         hashes[passage.id] = row[12]
-        vectors[passage.id] = np.frombuffer(row[13], dtype=np.float32).reshape(-1, dimension)
-    return passages, hashes, vectors
+        n, blob = len(passage.sentences), row[13]
+        if n:
+            itemsizes.add(len(blob) // (n * dimension))
+            if len(blob) % (n * dimension):
+                itemsizes.add(0)
+        elif blob:
+            itemsizes.add(0)
+        counts.append(n)
+        blobs.append(blob)
+    if not itemsizes <= {2} and not itemsizes <= {4}:
+        raise ValueError(f"sentence vectors of {sorted(itemsizes)} bytes a value: expected float16 (2) or float32 (4)")
+    dtype = np.float32 if itemsizes == {4} else STORED_DTYPE
+    matrix = np.frombuffer(b"".join(blobs), dtype=dtype).reshape(-1, dimension)
+    ids = np.array([p.id for p in passages], dtype=np.int64)
+    return passages, hashes, SentenceVectors(ids, np.array(counts, dtype=np.int64), matrix)
