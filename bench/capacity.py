@@ -1,6 +1,6 @@
 """Capacity of one replica: index build rate, memory per passage, questions per second.
 
-Reproduce with:  .venv/bin/python bench/capacity.py [--docs 150] [--questions 200] [--backend torch]
+Reproduce with:  .venv/bin/python bench/capacity.py [--docs 150] [--questions 200] [--backend onnx]
 Builds an index of generated policy briefs (bench/reembed.py's corpus), then loads it as a bot
 replica does and answers generated questions, one at a time and from two threads at once. Memory
 is the process's resident set before and after loading the index (the model's share is shown
@@ -68,7 +68,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--docs", type=int, default=150, help="generated documents (about 16 passages each)")
     parser.add_argument("--questions", type=int, default=200)
-    parser.add_argument("--backend", default="torch", choices=BACKENDS)
+    parser.add_argument("--backend", default="onnx", choices=BACKENDS)
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
 

@@ -175,8 +175,8 @@ class Settings(_Strict):
     model: str = Field("all-MiniLM-L6-v2", min_length=1, description="sentence-transformers name or path")
     batch_size: int = Field(32, ge=1, le=1024)
     backend: Literal["torch", "onnx", "onnx-int8"] = Field(
-        "torch",
-        description="runs the model: torch, onnx (same vectors, no torch import) or onnx-int8 (quantized; own index)",
+        "onnx",
+        description="runs the model: onnx (torch's vectors without torch), torch or onnx-int8 (quantized; own index)",
     )
     onnx_cache: Path = Field(
         Path("~/.cache/policybot/onnx"), description="where the onnx backends keep the model exported once"

@@ -91,16 +91,16 @@ def embedding_name(model: str, backend: str) -> str:
 class SentenceTransformerEmbedder:
     """Wraps a sentence-transformers model; load once and pass it around.
 
-    `backend`: "torch" runs `SentenceTransformer`; "onnx" and "onnx-int8" (weights quantized to
-    int8) run the model exported to ONNX with onnxruntime, and import no torch once the export
-    is in `onnx_cache` (made there on first use, offline).
+    `backend`: "onnx" (the default) and "onnx-int8" (weights quantized to int8) run the model
+    exported to ONNX with onnxruntime, and import no torch once the export is in `onnx_cache`
+    (made there on first use, offline); "torch" runs `SentenceTransformer`.
     """
 
     def __init__(
         self,
         name: str = DEFAULT_MODEL,
         batch_size: int = 32,
-        backend: Backend = "torch",
+        backend: Backend = "onnx",
         onnx_cache: Path = DEFAULT_ONNX_CACHE,
     ) -> None:
         if backend not in BACKENDS:
@@ -181,7 +181,8 @@ def _load_onnx(name: str, path: str, cache: Path, variant: str) -> OnnxEncoder:
         return OnnxEncoder(export_onnx(Path(path), cache, variant))
     except ImportError as exc:
         raise ModelError(
-            f"the onnx backend needs onnxruntime and onnx ({exc.name} is missing); run: pip install 'policybot[onnx]'"
+            f"the onnx backend needs onnxruntime and onnx ({exc.name} is missing, though policybot installs it);"
+            " reinstall policybot, or set `backend: torch`"
         ) from exc
     except ModelError:
         raise

@@ -10,12 +10,14 @@ computes them (fp32 agrees with torch to ~1e-7).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
@@ -23,12 +25,14 @@ from typing import Any
 
 import numpy as np
 
+from embeddings.atomic import fsync_path
 from embeddings.errors import ModelError
 
 log = logging.getLogger(__name__)
 
 VARIANTS = ("fp32", "int8")
-EXPORT_FORMAT = 2  # bump when the exported folder's layout or contents change
+EXPORT_FORMAT = 3  # bump when the exported folder's layout or contents change (3: policybot.json lists file sizes)
+MANIFEST = "policybot.json"  # written last: its file list says the export is complete
 _ST_TRANSFORMER = "sentence_transformers.models.Transformer"
 _ST_POOLING = "sentence_transformers.models.Pooling"
 _ST_NORMALIZE = "sentence_transformers.models.Normalize"
@@ -79,21 +83,33 @@ def _model_layout(model_path: Path) -> dict[str, Any]:
 
 
 def export_onnx(model_path: Path, cache_root: Path, variant: str = "fp32") -> Path:
-    """The cached ONNX export of a local sentence-transformers model, made now if missing (offline)."""
+    """The cached ONNX export of a local sentence-transformers model, made now if missing (offline).
+
+    The export is written to a temporary folder beside its target, each file flushed to disk, then
+    renamed into place; `policybot.json`, written last, lists every file's size. A folder whose
+    files do not match that list (a crash or a full disk mid-copy, a power cut before the data
+    reached the disk) is moved aside and exported again, never loaded.
+    """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
     target = cache_dir_for(model_path, cache_root, variant)
-    if (target / "model.onnx").is_file():
+    problem = export_problem(target)
+    if problem is None:
         return target
     layout = _model_layout(model_path)
     target.parent.mkdir(parents=True, exist_ok=True)
+    _remove_stale_temporaries(target)
+    if target.exists():
+        log.warning("the ONNX export in %s is unusable (%s); exporting it again", target, problem)
+        _discard(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    started = time.monotonic()
     try:
         if variant == "int8":
             from onnxruntime.quantization import QuantType, quantize_dynamic
 
             fp32 = export_onnx(model_path, cache_root, "fp32")
-            log.info("quantizing %s to int8 into %s", fp32, target)
+            log.warning("first start: quantizing the embedding model to int8 into %s (once)", target)
             # Per-channel int8 weights of the MatMuls only (embeddings stay fp32): cosine to fp32
             # median 0.992, min 0.98 on the shipped passages; per-tensor gave min 0.92.
             quantize_dynamic(
@@ -105,20 +121,73 @@ def export_onnx(model_path: Path, cache_root: Path, variant: str = "fp32") -> Pa
             )
             shutil.copy2(fp32 / "tokenizer.json", tmp / "tokenizer.json")
         else:
-            log.info("exporting %s to ONNX into %s (once)", model_path, target)
+            log.warning(
+                "first start: exporting the embedding model to ONNX into %s (once, about 15 s; later starts reuse it)",
+                target,
+            )
             _export_transformer(model_path, tmp)
-        (tmp / "policybot.json").write_text(
-            json.dumps({"source": str(model_path), "variant": variant, "format": EXPORT_FORMAT, **layout}, indent=1),
+        files = {p.name: p.stat().st_size for p in sorted(tmp.iterdir()) if p.is_file()}
+        for name in files:
+            fsync_path(tmp / name)
+        (tmp / MANIFEST).write_text(
+            json.dumps(
+                {"source": str(model_path), "variant": variant, "format": EXPORT_FORMAT, **layout, "files": files},
+                indent=1,
+            ),
             encoding="utf-8",
         )
+        fsync_path(tmp / MANIFEST)
+        fsync_path(tmp)
         try:
             os.replace(tmp, target)
         except OSError:  # another process published it first: theirs serves
-            if not (target / "model.onnx").is_file():
+            if export_problem(target) is not None:
                 raise
+        fsync_path(target.parent)
+        log.warning("ONNX export ready in %.0f s", time.monotonic() - started)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return target
+
+
+def export_problem(folder: Path) -> str | None:
+    """Why `folder` is not a complete export (None when it is): checks the manifest and each file's size.
+
+    Sizes, not checksums: a hash of the 90 MB model on every start would cost ~0.2 s of a 1 s cold start.
+    """
+    if not folder.exists():
+        return "missing"
+    try:
+        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        files = manifest["files"]
+        if manifest.get("format") != EXPORT_FORMAT or not isinstance(files, dict) or "model.onnx" not in files:
+            return f"{MANIFEST} is from another export format"
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        return f"no readable {MANIFEST}: {exc.__class__.__name__}"
+    for name, size in files.items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if path.stat().st_size != size:
+            return f"{name} holds {path.stat().st_size} bytes, {size} expected"
+    return None
+
+
+def _discard(folder: Path) -> None:
+    """Move a broken export out of the way (a rename, so no reader sees it half-deleted), then delete it."""
+    aside = Path(tempfile.mkdtemp(prefix=f".{folder.name}.broken.", dir=folder.parent))
+    with contextlib.suppress(FileNotFoundError):  # another process discarded it first
+        os.replace(folder, aside / folder.name)
+    shutil.rmtree(aside, ignore_errors=True)
+
+
+def _remove_stale_temporaries(target: Path, older_than_s: float = 3600.0) -> None:
+    """Temporary folders a killed export left (SIGKILL skips its cleanup); recent ones may be another exporter's."""
+    now = time.time()
+    for leftover in target.parent.glob(f".{target.name}.*"):
+        with contextlib.suppress(FileNotFoundError):
+            if now - leftover.stat().st_mtime > older_than_s:
+                shutil.rmtree(leftover, ignore_errors=True)
 
 
 def _export_transformer(model_path: Path, out: Path) -> None:
@@ -126,6 +195,9 @@ def _export_transformer(model_path: Path, out: Path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     import torch
     from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as transformers_logging
+
+    transformers_logging.disable_progress_bar()  # its "Loading weights" bar would follow our one-line notice
 
     model = AutoModel.from_pretrained(model_path, attn_implementation="eager").eval()  # eager traces cleanly
     tokenizer = AutoTokenizer.from_pretrained(model_path)
@@ -170,7 +242,7 @@ class OnnxEncoder:
         import onnxruntime
         from tokenizers import Tokenizer
 
-        self.layout = json.loads((folder / "policybot.json").read_text(encoding="utf-8"))
+        self.layout = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         self.dimension = int(self.layout["dimension"])
         self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
         self._tokenizer.enable_truncation(max_length=int(self.layout["max_seq_length"]))

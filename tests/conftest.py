@@ -63,14 +63,14 @@ def fake_embedder() -> FakeEmbedder:
 
 @pytest.fixture(scope="session")
 def embedder() -> SentenceTransformerEmbedder:
-    """The real all-MiniLM-L6-v2, loaded once for the whole test session."""
+    """The real all-MiniLM-L6-v2 with the default backend (onnx, exported once into the user's cache
+    as the bot does), loaded once for the whole test session."""
     return SentenceTransformerEmbedder()
 
 
 @pytest.fixture(scope="session")
 def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export folder for the session (the export takes ~15 s); skips without onnxruntime."""
-    pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install '.[onnx]')")
+    """One ONNX export folder of the session's own (the export takes ~15 s), for tests that look inside it."""
     return tmp_path_factory.mktemp("onnx-cache")
 
 

@@ -1,7 +1,9 @@
-"""The ONNX backends: torch's vectors without torch, exported once, int8 kept to its own index."""
+"""The ONNX backends: the default, torch's vectors without torch, exported once (a broken export
+is made again, never loaded), int8 kept to its own index."""
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,8 +16,7 @@ from bot.errors import ConfigError
 from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.errors import IndexError_
-
-pytest.importorskip("onnxruntime", reason="the onnx extra is not installed (pip install '.[onnx]')")
+from embeddings.onnx_model import export_problem
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,17 +33,27 @@ def onnx_embedder(onnx_cache: Path) -> SentenceTransformerEmbedder:
     return SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache)
 
 
-def test_onnx_vectors_match_torch(
-    embedder: SentenceTransformerEmbedder, onnx_embedder: SentenceTransformerEmbedder
+@pytest.fixture(scope="module")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(backend="torch")
+
+
+def test_onnx_vectors_equal_torch_vectors(
+    torch_embedder: SentenceTransformerEmbedder, onnx_embedder: SentenceTransformerEmbedder
 ) -> None:
-    cosine = np.sum(embedder.embed(TEXTS) * onnx_embedder.embed(TEXTS), axis=1)
-    assert cosine.min() >= 0.9999, cosine
-    assert onnx_embedder.name == embedder.name and onnx_embedder.dimension == embedder.dimension == 384
+    np.testing.assert_allclose(onnx_embedder.embed(TEXTS), torch_embedder.embed(TEXTS), rtol=0, atol=1e-6)
+    assert onnx_embedder.name == torch_embedder.name and onnx_embedder.dimension == torch_embedder.dimension == 384
 
 
-def test_int8_vectors_stay_close_to_torch(embedder: SentenceTransformerEmbedder, onnx_cache: Path) -> None:
+def test_onnx_is_the_default_backend(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("knowledge_dir: knowledge\n")
+    assert load_settings(tmp_path / "config.yaml").backend == "onnx"
+    assert load_settings(ROOT / "config.yaml").backend == "onnx"
+
+
+def test_int8_vectors_stay_close_to_torch(torch_embedder: SentenceTransformerEmbedder, onnx_cache: Path) -> None:
     int8 = SentenceTransformerEmbedder(backend="onnx-int8", onnx_cache=onnx_cache)
-    cosine = np.sum(embedder.embed(TEXTS) * int8.embed(TEXTS), axis=1)
+    cosine = np.sum(torch_embedder.embed(TEXTS) * int8.embed(TEXTS), axis=1)
     assert cosine.min() >= 0.97 and float(np.median(cosine)) >= 0.99, cosine
 
 
@@ -55,23 +66,62 @@ def test_export_is_made_once_and_reused(onnx_embedder: SentenceTransformerEmbedd
     np.testing.assert_allclose(again.embed(TEXTS[:1]), onnx_embedder.embed(TEXTS[:1]), atol=1e-6)
 
 
-def test_onnx_backend_answers_without_importing_torch(
-    shipped_settings: Settings, onnx_cache: Path, tmp_path: Path
-) -> None:
-    SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache)  # the export exists, as after a first run
-    config = tmp_path / "config.yaml"
-    config.write_text(f"index_dir: {shipped_settings.index_dir}\nbackend: onnx\nonnx_cache: {onnx_cache}\n")
+def ask_in_a_fresh_process(config: Path) -> subprocess.CompletedProcess[str]:
+    """`policybot --config CONFIG ask` as a user runs it; prints whether torch was imported."""
     code = (
         "import sys; from bot.cli import main; status = main(['--config', sys.argv[1], 'ask', sys.argv[2]]);"
         "print('torch imported:', 'torch' in sys.modules); sys.exit(status)"
     )
     question = "What pillars do the AMP recommendations rest on?"
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(config), question], cwd=ROOT, capture_output=True, text=True, timeout=120
+    return subprocess.run(
+        [sys.executable, "-c", code, str(config), question], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
+
+
+def test_the_default_backend_answers_without_importing_torch(
+    shipped_settings: Settings, onnx_cache: Path, tmp_path: Path
+) -> None:
+    SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache)  # the export exists, as after a first run
+    config = tmp_path / "config.yaml"
+    config.write_text(f"index_dir: {shipped_settings.index_dir}\nonnx_cache: {onnx_cache}\n")  # no backend: default
+    result = ask_in_a_fresh_process(config)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "three pillars" in result.stdout and "[1]" in result.stdout
     assert "torch imported: False" in result.stdout
+    assert "exporting" not in result.stderr  # the export is reused, not made again
+
+
+def test_a_half_written_export_is_made_again_not_loaded(
+    shipped_settings: Settings, onnx_embedder: SentenceTransformerEmbedder, onnx_cache: Path, tmp_path: Path
+) -> None:
+    (done,) = [p for p in onnx_cache.iterdir() if p.name.endswith("-fp32")]
+    cache = tmp_path / "onnx"
+    shutil.copytree(done, cache / done.name)  # as a crash before the model's bytes reached the disk leaves it
+    model = cache / done.name / "model.onnx"
+    with model.open("r+b") as handle:
+        handle.truncate(model.stat().st_size // 2)
+    config = tmp_path / "config.yaml"
+    config.write_text(f"index_dir: {shipped_settings.index_dir}\nonnx_cache: {cache}\n")
+    first = ask_in_a_fresh_process(config)
+    assert first.returncode == 0, first.stderr[-2000:]
+    assert "three pillars" in first.stdout
+    assert "model.onnx holds" in first.stderr and "exporting the embedding model to ONNX" in first.stderr
+    assert model.stat().st_size == (done / "model.onnx").stat().st_size
+    assert [p.name for p in cache.iterdir()] == [done.name]  # no temporary or broken folder left beside it
+    again = ask_in_a_fresh_process(config)
+    assert again.returncode == 0 and "three pillars" in again.stdout
+    assert "exporting" not in again.stderr
+
+
+def test_an_export_without_its_manifest_or_a_file_is_incomplete(onnx_cache: Path, tmp_path: Path) -> None:
+    (done,) = [p for p in onnx_cache.iterdir() if p.name.endswith("-fp32")]
+    assert export_problem(done) is None
+    no_tokenizer = shutil.copytree(done, tmp_path / "no-tokenizer")
+    (no_tokenizer / "tokenizer.json").unlink()
+    assert export_problem(no_tokenizer) == "tokenizer.json is missing"
+    no_manifest = shutil.copytree(done, tmp_path / "no-manifest")  # as an export made before manifests were written
+    (no_manifest / "policybot.json").unlink()
+    assert "no readable policybot.json" in str(export_problem(no_manifest))
 
 
 def test_int8_backend_refuses_an_index_built_with_torch(shipped_settings: Settings, onnx_cache: Path) -> None:

@@ -28,7 +28,7 @@ from embeddings.index import acronyms
 from embeddings.index.changes import describe_changes
 from embeddings.index.loaded import LoadedIndex, load_index
 from embeddings.index.lock import index_lock
-from embeddings.index.meta import FORMAT_VERSION, REBUILD_HINT, IndexMeta, check_compatible
+from embeddings.index.meta import FORMAT_VERSION, REBUILD_HINT, UPGRADABLE_FORMATS, IndexMeta, check_compatible
 from embeddings.index.versions import (
     OnPublished,
     current_version_name,
@@ -293,7 +293,7 @@ def _previous_index(
     try:
         previous = load_index(index_dir, upgrading=True, token=token)
         check_compatible(previous.meta, embedder.name, embedder.dimension, splitter.model_dump(), upgrading=True)
-        if previous.meta.format_version != FORMAT_VERSION:
+        if previous.meta.format_version in UPGRADABLE_FORMATS:
             _check_unverified(previous)
     except IndexError_ as exc:
         if current_version_name(index_dir) and not report.rebuilt_because:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from embeddings.errors import IndexError_, last_line
 from embeddings.index import acronyms
 from embeddings.index.lexical import LexicalIndex
 from embeddings.index.meta import (
-    FORMAT_VERSION,
+    CHECKSUMMED_FORMATS,
     REBUILD_HINT,
     REPAIR_HINT,
     IndexMeta,
@@ -40,7 +41,7 @@ class LoadedIndex:
     vectors: VectorStore
     passages: dict[int, Passage]
     content_hashes: dict[int, str]
-    sentence_vectors: dict[int, np.ndarray]
+    sentence_vectors: Mapping[int, np.ndarray]  # float32 rows (a SentenceVectors holds them as float16)
     path: Path
     lists: dict[str, list[Passage]] = field(default_factory=dict)
     order: list[int] = field(default_factory=list)  # passage ids in corpus (document) order
@@ -176,7 +177,7 @@ def load_version(
     an older format, without checksums, is read as it is); a damaged file is named with the
     command that repairs it. Without `store`, a Milvus version is read from the URI it was written to."""
     meta = read_meta(version_dir)
-    if meta.format_version != FORMAT_VERSION:
+    if meta.format_version not in CHECKSUMMED_FORMATS:
         check_compatible(meta, meta.model, None, meta.splitter, upgrading)
     elif (problem := check_version(version_dir)) is not None:
         raise IndexError_(f"{version_dir}: the index is damaged: {problem}; {REPAIR_HINT}")

@@ -11,10 +11,14 @@ from typing import Any
 from embeddings.errors import IndexError_
 from embeddings.vectors.base import StoreSettings
 
-FORMAT_VERSION = 4
+FORMAT_VERSION = 5
 # Older formats whose vectors and passages are still valid: `policybot index` upgrades them
-# without re-embedding (3 added the acronym table to meta.json, 4 the files' checksums).
+# without re-embedding (3 added the acronym table to meta.json, 4 the files' checksums, 5 float16
+# vectors: sentence vectors in passages.sqlite, passage vectors in vectors.faiss).
 UPGRADABLE_FORMATS = frozenset({2, 3})
+# Formats with checksums, served as they are (checked file by file): 4's float32 vectors are read
+# as float16 in memory, and its next `policybot index` writes format 5, without re-embedding.
+CHECKSUMMED_FORMATS = frozenset({4, FORMAT_VERSION})
 REBUILD_HINT = "rebuild it with: policybot index --full"
 REPAIR_HINT = "run: policybot index (it sets the damaged version aside and rebuilds it)"
 UPGRADE_HINT = "run: policybot index (it upgrades the index without re-embedding)"
@@ -83,7 +87,7 @@ def check_compatible(
             f"the index has format version {meta.format_version} (written by an older PolicyBot, "
             f"without checksums), this PolicyBot reads {FORMAT_VERSION}; {UPGRADE_HINT}"
         )
-    if meta.format_version != FORMAT_VERSION and meta.format_version not in UPGRADABLE_FORMATS:
+    if meta.format_version not in CHECKSUMMED_FORMATS and meta.format_version not in UPGRADABLE_FORMATS:
         raise IndexError_(
             f"the index has format version {meta.format_version}, this PolicyBot reads {FORMAT_VERSION}; {REBUILD_HINT}"
         )

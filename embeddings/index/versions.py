@@ -27,7 +27,7 @@ import json
 import logging
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -37,7 +37,7 @@ import numpy as np
 from embeddings.atomic import atomic_write_text, fsync_path
 from embeddings.errors import VectorStoreUnavailable
 from embeddings.index.changes import log_change, write_changes
-from embeddings.index.meta import FORMAT_VERSION, UPGRADABLE_FORMATS, IndexMeta, meta_damage
+from embeddings.index.meta import CHECKSUMMED_FORMATS, FORMAT_VERSION, UPGRADABLE_FORMATS, IndexMeta, meta_damage
 from embeddings.index.milvus_collections import collection_lost, drop_collection_of, fill_collection
 from embeddings.index.passage_store import write_passages
 from embeddings.passage import Passage
@@ -75,7 +75,7 @@ def write_version(
     passages: list[Passage],
     hashes: dict[int, str],
     passage_vectors: np.ndarray,
-    sentence_vectors: dict[int, np.ndarray],
+    sentence_vectors: Mapping[int, np.ndarray],
     changes: dict[str, Any] | None = None,
     vector_settings: VectorIndexSettings | None = None,
     store: StoreSettings | None = None,
@@ -139,7 +139,7 @@ def check_version(folder: Path) -> str | None:
         return "meta.json is unreadable (not an object)"
     if raw.get("format_version") in UPGRADABLE_FORMATS:
         return f"{OLDER_FORMAT} {raw['format_version']}, written without checksums by an older PolicyBot"
-    if raw.get("format_version") != FORMAT_VERSION:
+    if raw.get("format_version") not in CHECKSUMMED_FORMATS:
         return f"format version {raw.get('format_version')} (this PolicyBot writes {FORMAT_VERSION})"
     problem = meta_damage(raw)
     if problem is not None:

@@ -111,7 +111,7 @@ def test_bytes_overwritten_in_the_vectors_are_refused_by_the_reloader(tmp_path: 
     loaded = load_index(index)
     ids = list(loaded.passages)
     expected = embedder.embed([loaded.passages[i].context_text() for i in ids])
-    assert np.allclose(loaded.passage_vectors(ids), expected, atol=1e-6)
+    assert np.allclose(loaded.passage_vectors(ids), expected, atol=1e-3)  # stored as float16
 
 
 KILLED_MID_PRUNE = """

@@ -31,7 +31,7 @@ def test_index_round_trip_keeps_passages_vectors_and_metadata(
     assert meta["format_version"] == FORMAT_VERSION
     first = next(iter(index.passages.values()))
     scores, ids = index.vectors.search(fake_embedder.embed([first.context_text()]), 1)
-    assert int(ids[0][0]) == first.id and scores[0][0] == pytest.approx(1.0, abs=1e-5)
+    assert int(ids[0][0]) == first.id and scores[0][0] == pytest.approx(1.0, abs=1e-3)  # vectors stored as float16
     assert index.passages[first.id].metadata["country"] == "United States"
     assert index.sentence_vectors[first.id].shape == (len(first.sentences), 64)
 
