@@ -27,7 +27,7 @@ def test_mention_is_answered_in_its_thread_with_cited_blocks(fake_slack: FakeSla
     answer, sources = post.body["blocks"][0]["text"]["text"], post.body["blocks"][1]["text"]["text"]
     assert "three pillars" in answer and "[1]" in answer
     assert sources.startswith("*Sources*\n<https://www.manufacturing-policy.eng.cam.ac.uk/")
-    assert "#:~:text=Capturing%20Domestic" in sources
+    assert "#:~:text=Those%20sixteen%20recommendations" in sources  # the link highlights the answering sentence
     assert set(buttons(post)) == {HELPFUL, NOT_HELPFUL}
     [added] = fake_slack.wait_for_call("reactions.add")
     [removed] = fake_slack.wait_for_call("reactions.remove")
