@@ -155,6 +155,28 @@ def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
     return Reading(rewritten, True, why)
 
 
+_FOCUS = re.compile(
+    r"\b(?:its|their)\s+(?P<owned>\w+(?:\s+\w+)?)|\bhow\s+(?:many|much)\s+(?P<counted>\w+)", re.IGNORECASE
+)
+
+
+def missing_focus(message: str, cited: Sequence[str]) -> str:
+    """What a follow-up asks of its topic ("its budget", "how many jobs") when no passage its
+    answer cites speaks of it, else "": the topic came from earlier turns, so passages about the
+    topic are found whatever is asked of it, and only the asked-for thing shows they answer it.
+
+    >>> missing_focus("Who is its director?", ["Innovate UK is the national innovation agency."])
+    'director'
+    """
+    evidence = _stems(" ".join(cited))
+    for match in _FOCUS.finditer(message):
+        words = [w for w in _content_words(match.group("owned") or match.group("counted") or "") if w.lower()]
+        words = [w for w in words if _stem(w) not in _GENERIC_STEMS]
+        if words and not any(_stem(w) in evidence or any(_one_off(_stem(w), e) for e in evidence) for w in words):
+            return " ".join(words)
+    return ""
+
+
 def _since_topic(turns: Sequence[Turn]) -> list[Turn]:
     """The turns since the latest one that stood alone and was answered: a new topic starts there
     (a question the bot could not answer is an aside, not a new topic)."""
