@@ -242,7 +242,7 @@ def _substitute(body: str, new: _Entities, turns: Sequence[Turn]) -> str | None:
             return _replace(previous, old.names[-1], new.names[0])
     latest = next((t for t in reversed(turns) if not t.abstained), None)
     if latest is not None and new.countries and not new.years and not new.names and not says_more:
-        return _unscoped(latest.interpreted)  # "and in Germany?": the same question, scoped to Germany
+        return _unscoped(_as_asked_elsewhere(latest))  # "and in Germany?": the same question, scoped to Germany
     if latest is None or new.years or new.countries:
         return None
     previous = _plain(latest.interpreted)
@@ -251,6 +251,17 @@ def _substitute(body: str, new: _Entities, turns: Sequence[Turn]) -> str | None:
         return None
     topic = re.sub(r"^(?:about|on|in|regarding)\s+", "", body.rstrip(" ?.!"), flags=re.IGNORECASE)
     return f"{previous[: about.start(1)]}{topic}?"
+
+
+def _as_asked_elsewhere(turn: Turn) -> str:
+    """The question of `turn` to ask again of another country: its message as typed when that was a
+    follow-up saying something of its own ("What about education?"), since what its reading took
+    from earlier turns was about the old country; else its reading ("no, I meant Germany" says nothing)."""
+    if turn.interpreted != turn.question and not _countries_as_written(turn.question):
+        lead = _LEAD.match(turn.question)
+        if _own_words(turn.question[lead.end() :] if lead else turn.question) - _GENERIC_STEMS:
+            return turn.question
+    return turn.interpreted
 
 
 def _expand(body: str, new: _Entities, turns: Sequence[Turn], elliptical: bool) -> str:

@@ -185,3 +185,20 @@ def test_they_after_a_plural_noun_stands_for_those_things() -> None:
         ("The Catapult network",),
     )
     assert read_in_context("When were they set up?", [funded]).question == "When were Catapult centres set up?"
+
+
+def test_another_country_is_asked_what_the_last_message_asked_not_what_it_took_from_the_old_one() -> None:
+    education = Turn(
+        "What about education?",
+        "What does the national strategic plan say about education?",
+        ("Make the education and training system more responsive to the demand for skills.",),
+        ("2012 National Strategic Plan for Advanced Manufacturing",),
+    )
+    assert read_in_context("And in Germany?", [PLAN_SKILLS, education]).question == "[Germany] What about education?"
+
+
+def test_a_correction_is_asked_again_of_the_next_country_as_it_was_read() -> None:
+    germany = Turn("no, I meant Germany", "[Germany] Which ministry leads manufacturing policy in Germany?", ("BMBF",))
+    assert read_in_context("What about Japan?", [MINISTRY, germany]).question == (
+        "[Japan] Which ministry leads manufacturing policy in Japan?"
+    )
