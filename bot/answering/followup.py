@@ -303,8 +303,7 @@ def _expand(body: str, new: _Entities, turns: Sequence[Turn], elliptical: bool) 
     if not chosen:
         return body
     text, used = _replace_pronoun(body, chosen[0], heads.get(chosen[0], ""))
-    plural = used and text != _replace_pronoun(body, chosen[0])[0]
-    rest = [] if plural else chosen[1:] if used else chosen  # "them": all of the topic's kind, not the latest one
+    rest = chosen[1:] if used else chosen
     if not rest:
         return text
     end = "?" if text.rstrip().endswith("?") else ""
@@ -363,13 +362,12 @@ def _replace_pronoun(body: str, topic: str, head: str = "") -> tuple[str, bool]:
 
 def _head_after(term: str, question: str, turn: Turn) -> str:
     """The noun right after the name `term` in `question` ('PCAST' in 'the 2011 PCAST report' ->
-    'report') when it is plural or the turn's cited passages use it too, else ""."""
+    'report') when the turn's cited passages use it too, else ""."""
     after = re.search(rf"(?<!\w){re.escape(term)}\s+([a-z][a-z-]+)\b", question)
     if after is None or after.group(1) in _STOP or any(w[:1].islower() for w in _words(term)):
         return ""
     evidence = _stems(" ".join((*turn.cited, *turn.sections)))
-    noun = after.group(1)
-    return noun if re.search(r"[^s]s$", noun) or _stem(noun) in evidence else ""
+    return after.group(1) if _stem(after.group(1)) in evidence else ""
 
 
 def _plural(noun: str) -> str:

@@ -177,16 +177,6 @@ def test_they_stands_for_the_topic_with_the_noun_it_came_with() -> None:
     assert read_in_context("Who commissioned them?", [PCAST_2011]).question.startswith("Who commissioned PCAST reports")
 
 
-def test_they_after_a_plural_noun_stands_for_those_things() -> None:
-    funded = Turn(
-        "How are Catapult centres funded?",
-        "How are Catapult centres funded?",
-        ("Catapults are funded from three sources, roughly in equal parts:",),
-        ("The Catapult network",),
-    )
-    assert read_in_context("When were they set up?", [funded]).question == "When were Catapult centres set up?"
-
-
 def test_another_country_is_asked_what_the_last_message_asked_not_what_it_took_from_the_old_one() -> None:
     education = Turn(
         "What about education?",
