@@ -16,7 +16,7 @@ from bot.answering.abstention import abstention_reason
 from bot.answering.answer import Answer, Citation
 from bot.answering.countries import match_country, split_scope, without_country_words
 from bot.answering.features import question_row, sentence_rows
-from bot.answering.followup import Turn, read_in_context
+from bot.answering.followup import Turn, missing_focus, read_in_context
 from bot.answering.quotes import RankedSentences, pick_quotes
 from bot.answering.scoring import Scores, load_scores
 from bot.config import AnswerConfig, Settings
@@ -70,6 +70,12 @@ class Answerer:
         reading = read_in_context(question, history)
         if reading.in_context:  # answered as the rewrite would be alone, so a user can ask it again
             answer = self.ask(reading.question, k, country)
+            cited = [f"{' '.join(c.passage.section)} {c.passage.text}" for c in answer.citations]
+            focus = "" if answer.abstained else missing_focus(question, cited)
+            if focus:  # the topic's passages were found, but not what is asked of it
+                hits = [Hit(c.passage, c.score) for c in answer.citations]
+                reason = f'its closest passages say nothing of "{focus}"'
+                answer = self._abstain(reading.question, hits, reason, answer.index_version, answer.answerability)
             return replace(answer, question=question, interpreted_question=reading.question)
         return self._answer(question, k, country, prefixed)
 

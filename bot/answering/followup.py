@@ -145,6 +145,7 @@ def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
     )
     new = _entities(message)
     shown = message.strip() if lead and not _CORRECTION.match(message) else body  # "What about energy (...)?"
+    shown = _resolve_definite(shown, turns)  # "the platform" -> "the Plattform Industrie 4.0"
     rewritten = (_substitute(body, new, turns) if elliptical else None) or _expand(shown, new, turns, elliptical)
     scope = _country_scope(body, new, elliptical)
     if scope and not rewritten.startswith("["):
@@ -152,6 +153,28 @@ def read_in_context(message: str, turns: Sequence[Turn]) -> Reading:
     if rewritten == message:
         return Reading(message)
     return Reading(rewritten, True, why)
+
+
+_FOCUS = re.compile(
+    r"\b(?:its|their)\s+(?P<owned>\w+(?:\s+\w+)?)|\bhow\s+(?:many|much)\s+(?P<counted>\w+)", re.IGNORECASE
+)
+
+
+def missing_focus(message: str, cited: Sequence[str]) -> str:
+    """What a follow-up asks of its topic ("its budget", "how many jobs") when no passage its
+    answer cites speaks of it, else "": the topic came from earlier turns, so passages about the
+    topic are found whatever is asked of it, and only the asked-for thing shows they answer it.
+
+    >>> missing_focus("Who is its director?", ["Innovate UK is the national innovation agency."])
+    'director'
+    """
+    evidence = _stems(" ".join(cited))
+    for match in _FOCUS.finditer(message):
+        words = [w for w in _content_words(match.group("owned") or match.group("counted") or "") if w.lower()]
+        words = [w for w in words if _stem(w) not in _GENERIC_STEMS]
+        if words and not any(_stem(w) in evidence or any(_one_off(_stem(w), e) for e in evidence) for w in words):
+            return " ".join(words)
+    return ""
 
 
 def _since_topic(turns: Sequence[Turn]) -> list[Turn]:
@@ -219,7 +242,7 @@ def _substitute(body: str, new: _Entities, turns: Sequence[Turn]) -> str | None:
             return _replace(previous, old.names[-1], new.names[0])
     latest = next((t for t in reversed(turns) if not t.abstained), None)
     if latest is not None and new.countries and not new.years and not new.names and not says_more:
-        return _unscoped(latest.interpreted)  # "and in Germany?": the same question, scoped to Germany
+        return _unscoped(_as_asked_elsewhere(latest))  # "and in Germany?": the same question, scoped to Germany
     if latest is None or new.years or new.countries:
         return None
     previous = _plain(latest.interpreted)
@@ -230,10 +253,22 @@ def _substitute(body: str, new: _Entities, turns: Sequence[Turn]) -> str | None:
     return f"{previous[: about.start(1)]}{topic}?"
 
 
+def _as_asked_elsewhere(turn: Turn) -> str:
+    """The question of `turn` to ask again of another country: its message as typed when that was a
+    follow-up saying something of its own ("What about education?"), since what its reading took
+    from earlier turns was about the old country; else its reading ("no, I meant Germany" says nothing)."""
+    if turn.interpreted != turn.question and not _countries_as_written(turn.question):
+        lead = _LEAD.match(turn.question)
+        if _own_words(turn.question[lead.end() :] if lead else turn.question) - _GENERIC_STEMS:
+            return turn.question
+    return turn.interpreted
+
+
 def _expand(body: str, new: _Entities, turns: Sequence[Turn], elliptical: bool) -> str:
     """`body` with a pronoun replaced by the topic and the key terms of earlier turns added."""
     weights: dict[str, float] = {}
     shown: dict[str, str] = {}
+    heads: dict[str, str] = {}  # the noun after a term in its question: "Catapult" -> "centres"
     weight, latest = 1.0, True
     for turn in reversed(turns):
         if turn.abstained:  # a turn that found nothing says nothing about the subject
@@ -252,6 +287,7 @@ def _expand(body: str, new: _Entities, turns: Sequence[Turn], elliptical: bool) 
             key = " ".join(_stem(w) for w in _words(term))
             best[key] = max(best.get(key, 0.0), weight * score)
             shown.setdefault(key, term)
+            heads.setdefault(term, _head_after(term, question, turn))
         for key, score in best.items():
             weights[key] = weights.get(key, 0.0) + score
         weight *= RECENCY
@@ -266,7 +302,7 @@ def _expand(body: str, new: _Entities, turns: Sequence[Turn], elliptical: bool) 
     chosen = chosen[:MAX_TERMS]
     if not chosen:
         return body
-    text, used = _replace_pronoun(body, chosen[0])
+    text, used = _replace_pronoun(body, chosen[0], heads.get(chosen[0], ""))
     rest = chosen[1:] if used else chosen
     if not rest:
         return text
@@ -306,17 +342,64 @@ def _key_terms(text: str, new: _Entities) -> list[str]:
 _OWNER = r"\b(?:its|their)\s+(\w+(?:\s+\w+)?)(?=\s*[?.!,]|\s*$)|\b(?:its|their)\s+(\w+)"
 
 
-def _replace_pronoun(body: str, topic: str) -> tuple[str, bool]:
+def _replace_pronoun(body: str, topic: str, head: str = "") -> tuple[str, bool]:
     """`body` with its first bare pronoun replaced by `topic`: 'When was it adopted?' -> 'When was
-    X adopted?', 'What is its budget?' -> 'What is the budget of X?'."""
+    X adopted?', 'What is its budget?' -> 'What is the budget of X?'. A plural pronoun agrees in
+    number: it stands for the topic with the noun it came with (`head`), made plural ('When were
+    they set up?' after 'How are Catapult centres funded?' -> 'When were Catapult centres set up?')."""
     owner = re.search(_OWNER, body, re.IGNORECASE)
+    match = re.search(r"\b(?:it|they|them)\b", body, re.IGNORECASE)
+    plural = owner.group(0).lower().startswith("their") if owner else bool(match and match.group(0).lower() != "it")
+    if plural and head:
+        topic = f"{topic} {_plural(head)}"
     if owner:
         thing = owner.group(1) or owner.group(2)
         return f"{body[: owner.start()]}the {thing} of {topic}{body[owner.end() :]}", True
-    match = re.search(r"\b(?:it|they|them)\b", body, re.IGNORECASE)
     if match:
         return body[: match.start()] + topic + body[match.end() :], True
     return body, False
+
+
+def _head_after(term: str, question: str, turn: Turn) -> str:
+    """The noun right after the name `term` in `question` ('PCAST' in 'the 2011 PCAST report' ->
+    'report') when the turn's cited passages use it too, else ""."""
+    after = re.search(rf"(?<!\w){re.escape(term)}\s+([a-z][a-z-]+)\b", question)
+    if after is None or after.group(1) in _STOP or any(w[:1].islower() for w in _words(term)):
+        return ""
+    evidence = _stems(" ".join((*turn.cited, *turn.sections)))
+    return after.group(1) if _stem(after.group(1)) in evidence else ""
+
+
+def _plural(noun: str) -> str:
+    if noun.endswith("s"):
+        return noun
+    return noun[:-1] + "ies" if noun.endswith("y") and noun[-2:-1] not in "aeiou" else noun + "s"
+
+
+def _resolve_definite(body: str, turns: Sequence[Turn]) -> str:
+    """`body` with a definite description ("the platform") written as the one name of the latest
+    answered turn whose words hold its noun ('the Plattform Industrie 4.0'): coreference by head
+    noun, taken only when a single name fits (an ambiguous description is left as it is)."""
+    latest = next((t for t in reversed(turns) if not t.abstained), None)
+    if latest is None:
+        return body
+    names = list(
+        dict.fromkeys(n for text in (latest.interpreted, *latest.sections, *latest.cited) for n in _names(text))
+    )
+    for match in re.finditer(r"\bthe\s+([a-z][a-z-]+)\b", body):
+        noun = match.group(1)
+        if noun in _STOP or len(noun) < 4:
+            continue
+        fits = [n for n in names if len(_words(n)) > 1 and any(_same_word(noun, w) for w in _words(n))]
+        fits = [n for n in fits if not any(n != m and n in m for m in fits)]  # the longest form of a name
+        if len(fits) == 1:
+            return body[: match.start(1)] + fits[0] + body[match.end(1) :]
+    return body
+
+
+def _same_word(a: str, b: str) -> bool:
+    a, b = a.lower(), b.lower()
+    return a == b or _stem(a) == _stem(b) or (len(a) >= 6 and _one_off(a, b))
 
 
 def _country_scope(body: str, new: _Entities, elliptical: bool) -> str | None:

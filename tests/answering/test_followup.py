@@ -149,3 +149,46 @@ def test_no_question_of_the_evaluation_sets_is_read_as_a_follow_up() -> None:
     assert len(questions) > 90
     read = {q: read_in_context(q, [HTS, PCAST_2011]).question for q in questions}
     assert {q: r for q, r in read.items() if r != q} == {}
+
+
+def test_the_platform_is_read_as_the_one_name_of_the_last_answer_that_holds_its_noun() -> None:
+    presented = Turn(
+        "Where was the term Industrie 4.0 first presented?",
+        "Where was the term Industrie 4.0 first presented?",
+        ("The term was presented at the Hannover Messe. The Plattform Industrie 4.0 brings together trade unions.",),
+        ("Industrie 4.0",),
+    )
+    assert read_in_context("Who takes part in the platform?", [presented]).question == (
+        "Who takes part in the Plattform Industrie 4.0?"
+    )
+
+
+def test_a_description_two_names_fit_is_left_as_it_is() -> None:
+    centres = Turn(
+        "Which centres does the High Value Manufacturing Catapult bring together?",
+        "Which centres does the High Value Manufacturing Catapult bring together?",
+        ("It brings together the Advanced Forming Research Centre and the Manufacturing Technology Centre.",),
+        ("High Value Manufacturing Catapult",),
+    )
+    assert "the centre " in read_in_context("What does the centre do?", [centres]).question
+
+
+def test_they_stands_for_the_topic_with_the_noun_it_came_with() -> None:
+    assert read_in_context("Who commissioned them?", [PCAST_2011]).question.startswith("Who commissioned PCAST reports")
+
+
+def test_another_country_is_asked_what_the_last_message_asked_not_what_it_took_from_the_old_one() -> None:
+    education = Turn(
+        "What about education?",
+        "What does the national strategic plan say about education?",
+        ("Make the education and training system more responsive to the demand for skills.",),
+        ("2012 National Strategic Plan for Advanced Manufacturing",),
+    )
+    assert read_in_context("And in Germany?", [PLAN_SKILLS, education]).question == "[Germany] What about education?"
+
+
+def test_a_correction_is_asked_again_of_the_next_country_as_it_was_read() -> None:
+    germany = Turn("no, I meant Germany", "[Germany] Which ministry leads manufacturing policy in Germany?", ("BMBF",))
+    assert read_in_context("What about Japan?", [MINISTRY, germany]).question == (
+        "[Japan] Which ministry leads manufacturing policy in Japan?"
+    )
