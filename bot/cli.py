@@ -317,6 +317,9 @@ def cmd_eval(args: argparse.Namespace, settings: Settings) -> int:
     from bot.wiring import build_answerer
 
     if args.conversations is not None:
+        if args.set is not None:  # it would be ignored: say so rather than score another file
+            print(f"policybot: pass the conversations file as --conversations {args.set}, not --set", file=sys.stderr)
+            return 2
         return _eval_conversations(args, settings)
     path = args.set or settings.eval_set
     if path is None:

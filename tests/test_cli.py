@@ -104,6 +104,12 @@ def test_eval_without_an_evaluation_set_says_how_to_name_one(
     assert "set eval_set in config.yaml or pass --set FILE" in capsys.readouterr().err
 
 
+def test_eval_conversations_refuses_a_set_it_would_ignore(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = write_config(tmp_path / "config.yaml", tmp_path / "knowledge", tmp_path / "index")
+    assert main(["--config", str(config), "eval", "--conversations", "--set", "mine.yaml"]) == 2
+    assert "pass the conversations file as --conversations mine.yaml" in capsys.readouterr().err
+
+
 def test_eval_reads_the_configured_set_relative_to_the_config_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
