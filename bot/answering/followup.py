@@ -177,6 +177,11 @@ def missing_focus(message: str, cited: Sequence[str]) -> str:
     return ""
 
 
+def _latest_answered(turns: Sequence[Turn]) -> Turn | None:
+    """The most recent turn the bot answered (one it abstained on says nothing of the topic)."""
+    return next((t for t in reversed(turns) if not t.abstained), None)
+
+
 def _since_topic(turns: Sequence[Turn]) -> list[Turn]:
     """The turns since the latest one that stood alone and was answered: a new topic starts there
     (a question the bot could not answer is an aside, not a new topic)."""
@@ -240,7 +245,7 @@ def _substitute(body: str, new: _Entities, turns: Sequence[Turn]) -> str | None:
             return _replace_country(previous, old.countries, _country_as_written(body, new.countries))
         if new.names and old.names and not new.years and not new.countries:
             return _replace(previous, old.names[-1], new.names[0])
-    latest = next((t for t in reversed(turns) if not t.abstained), None)
+    latest = _latest_answered(turns)
     if latest is not None and new.countries and not new.years and not new.names and not says_more:
         return _unscoped(_as_asked_elsewhere(latest))  # "and in Germany?": the same question, scoped to Germany
     if latest is None or new.years or new.countries:
@@ -380,7 +385,7 @@ def _resolve_definite(body: str, turns: Sequence[Turn]) -> str:
     """`body` with a definite description ("the platform") written as the one name of the latest
     answered turn whose words hold its noun ('the Plattform Industrie 4.0'): coreference by head
     noun, taken only when a single name fits (an ambiguous description is left as it is)."""
-    latest = next((t for t in reversed(turns) if not t.abstained), None)
+    latest = _latest_answered(turns)
     if latest is None:
         return body
     names = list(

@@ -296,13 +296,14 @@ _ANSWER_COLUMNS = (
     'id, created, question, answer, passage_ids, index_version, abstained, "user", channel, thread_ts, message_ts, '
     "blocks, interpreted"
 )
+_ANSWER_WIDTH = len(_ANSWER_COLUMNS.split(","))
 _READ_AS = "COALESCE(NULLIF(a.interpreted, ''), a.question)"  # the question an answer answered
 
 
 def _write_answer(tx: Transaction, row: list[Any], replay: bool) -> bool:
     conflict = " ON CONFLICT (id) DO NOTHING" if replay else ""  # a replay may repeat a write that got through
-    row = [*row, ""][:13]  # a pending file kept by an older PolicyBot has no `interpreted`
-    tx.execute(f"INSERT INTO answers ({_ANSWER_COLUMNS}) VALUES ({', '.join('?' * 13)}){conflict}", row)
+    row = [*row, ""][:_ANSWER_WIDTH]  # a pending file kept by an older PolicyBot has no `interpreted`
+    tx.execute(f"INSERT INTO answers ({_ANSWER_COLUMNS}) VALUES ({', '.join('?' * _ANSWER_WIDTH)}){conflict}", row)
     return True
 
 
