@@ -9,12 +9,13 @@ from typing import Any
 Span = tuple[int, int]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Passage:
     """A paragraph or list item of a document, with its heading path and sentence spans.
 
     `sentences` are (start, end) offsets into `text`, so any sentence quoted from a passage
-    is a verbatim slice of it.
+    is a verbatim slice of it. Slots, no per-object dict: a replica holds a million of them.
+    Passages read from an index share their strings, headings and `metadata` dicts (read-only).
     """
 
     id: int  # int64, stable: derived from `key`

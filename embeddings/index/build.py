@@ -13,8 +13,8 @@ import json
 import logging
 import sqlite3
 import time
-from collections import defaultdict
-from collections.abc import Callable
+from collections import ChainMap, defaultdict
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -348,24 +348,24 @@ def _assemble(
     new_sentences: dict[int, np.ndarray],
     previous: LoadedIndex | None,
     dimension: int,
-) -> tuple[np.ndarray, dict[int, np.ndarray]]:
-    """Vectors for every passage: freshly embedded ones, the rest copied from the previous version."""
+) -> tuple[np.ndarray, Mapping[int, np.ndarray]]:
+    """Vectors for every passage: freshly embedded ones, the rest read from the previous version
+    (its sentence vectors as they are, memory-mapped: written out, never copied into memory)."""
     matrix = np.zeros((len(passages), dimension), dtype=np.float32)
-    sentences: dict[int, np.ndarray] = {}
     kept: list[tuple[int, int]] = []  # (row, passage id) copied from the previous version
     for row, passage in enumerate(passages):
         if passage.id in new_vectors:
             matrix[row] = new_vectors[passage.id]
-            sentences[passage.id] = new_sentences[passage.id]
-        elif previous is not None:
+        elif previous is not None and passage.id in previous.sentence_vectors:
             kept.append((row, passage.id))
-            sentences[passage.id] = previous.sentence_vectors[passage.id]
         else:
             raise IndexError_(f"internal error: no vector for passage {passage.key}")
     if kept and previous is not None:  # one batch: a Milvus store answers it in a few requests
         rows, ids = zip(*kept, strict=True)
         matrix[list(rows)] = previous.passage_vectors(list(ids))
-    return matrix, sentences
+    if previous is None:
+        return matrix, new_sentences
+    return matrix, ChainMap(new_sentences, previous.sentence_vectors)  # type: ignore[arg-type]  # only read
 
 
 def _keep_aside(index_dir: Path, version_dir: Path, store: StoreSettings) -> Path:

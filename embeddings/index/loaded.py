@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import re
 from collections import defaultdict
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from embeddings.vectors.base import StoreSettings, VectorStore
 from embeddings.vectors.faiss import VectorIndex, VectorIndexSettings
 
 _WORDS = re.compile(r"[a-z0-9]+")
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,7 +64,15 @@ class LoadedIndex:
 
     @functools.cached_property
     def lexical(self) -> LexicalIndex:
-        """BM25 over the passages, built on first use (answering needs it, indexing does not)."""
+        """BM25 over the passages, on first use (answering needs it, indexing does not): the one the
+        version saved, memory-mapped, else (an older format) built from the texts."""
+        try:
+            saved = LexicalIndex.load(self.path, len(self.order))
+        except (OSError, ValueError) as exc:  # checksummed, so only an older or hand-made folder
+            log.warning("%s: rebuilding the keyword index: %s", self.path, exc)
+            saved = None
+        if saved is not None:
+            return saved
         return LexicalIndex([self.passages[pid].context_text() for pid in self.order])
 
     def countries(self) -> set[str]:

@@ -11,14 +11,16 @@ from typing import Any
 from embeddings.errors import IndexError_
 from embeddings.vectors.base import StoreSettings
 
-FORMAT_VERSION = 5
+FORMAT_VERSION = 6
 # Older formats whose vectors and passages are still valid: `policybot index` upgrades them
 # without re-embedding (3 added the acronym table to meta.json, 4 the files' checksums, 5 float16
-# vectors: sentence vectors in passages.sqlite, passage vectors in vectors.faiss).
+# vectors: sentence vectors in passages.sqlite, passage vectors in vectors.faiss; 6 moved the
+# sentence vectors to sentences.f16, memory-mapped when served).
 UPGRADABLE_FORMATS = frozenset({2, 3})
 # Formats with checksums, served as they are (checked file by file): 4's float32 vectors are read
-# as float16 in memory, and its next `policybot index` writes format 5, without re-embedding.
-CHECKSUMMED_FORMATS = frozenset({4, FORMAT_VERSION})
+# as float16 in memory, 4's and 5's are held in memory (not mapped), and the next `policybot index`
+# writes format 6, without re-embedding.
+CHECKSUMMED_FORMATS = frozenset({4, 5, FORMAT_VERSION})
 REBUILD_HINT = "rebuild it with: policybot index --full"
 REPAIR_HINT = "run: policybot index (it sets the damaged version aside and rebuilds it)"
 UPGRADE_HINT = "run: policybot index (it upgrades the index without re-embedding)"

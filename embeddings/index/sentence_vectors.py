@@ -1,5 +1,8 @@
 """Every passage's sentence vectors in one float16 matrix: half the memory of float32, read as float32.
 
+The matrix may be a memory-mapped file (format 6): it is used as it is, never copied,
+so a replica holds only the pages that answering reads.
+
 A dict of one float32 array per passage cost ~1.5 KB per sentence plus ~150 bytes of Python
 objects per passage; here a sentence costs 768 bytes (384 dimensions) and a passage 16 bytes of
 offsets. Rows come back as float32 copies, so callers compute as before; float16 keeps a
@@ -13,6 +16,7 @@ cosine to within ~1e-3 of float32 (unit vectors, 11-bit mantissa).
 
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator, Mapping
 
 import numpy as np
@@ -23,16 +27,24 @@ STORED_DTYPE = np.float16
 class SentenceVectors(Mapping[int, np.ndarray]):
     """Passage id -> its sentences' vectors (n_sentences x dimension, float32), stored as float16."""
 
-    def __init__(self, ids: np.ndarray, counts: np.ndarray, matrix: np.ndarray) -> None:
-        """`ids` (any order), the number of sentences of each, and their rows in that order."""
+    def __init__(
+        self, ids: np.ndarray, counts: np.ndarray, matrix: np.ndarray, starts: np.ndarray | None = None
+    ) -> None:
+        """`ids` (any order), the number of sentences of each, and their rows: in that order, or
+        from each one's row in `starts`. A float16 `matrix` (a memory map too) is kept as it is."""
         order = np.argsort(ids, kind="stable")
-        starts = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-        if starts[-1] != len(matrix):
-            raise ValueError(f"{int(starts[-1])} sentences counted, {len(matrix)} rows given")
+        counts = np.ascontiguousarray(counts, dtype=np.int64)
+        if starts is None:
+            starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+            if int(counts.sum()) != len(matrix):
+                raise ValueError(f"{int(counts.sum())} sentences counted, {len(matrix)} rows given")
+        starts = np.ascontiguousarray(starts, dtype=np.int64)
+        if len(starts) and (starts.min() < 0 or int((starts + counts).max()) > len(matrix)):
+            raise ValueError(f"sentence rows beyond the {len(matrix)} rows given")
         self._ids = np.ascontiguousarray(ids, dtype=np.int64)[order]
-        self._starts = starts[:-1][order]
-        self._counts = np.ascontiguousarray(counts, dtype=np.int64)[order]
-        self._matrix = np.ascontiguousarray(matrix, dtype=STORED_DTYPE)
+        self._starts = starts[order]
+        self._counts = counts[order]
+        self._matrix = matrix if matrix.dtype == STORED_DTYPE else np.ascontiguousarray(matrix, dtype=STORED_DTYPE)
 
     @classmethod
     def from_dict(cls, vectors: Mapping[int, np.ndarray], dimension: int) -> SentenceVectors:
@@ -56,6 +68,14 @@ class SentenceVectors(Mapping[int, np.ndarray]):
         return len(self._ids)
 
     @property
+    def mapped(self) -> bool:
+        """Whether the vectors are read from a file mapped into memory (not held in the heap)."""
+        base: object = self._matrix
+        while isinstance(base, np.ndarray):
+            base = base.base
+        return isinstance(base.obj if isinstance(base, memoryview) else base, mmap.mmap)
+
+    @property
     def nbytes(self) -> int:
-        """The memory its arrays hold."""
+        """The memory its arrays hold (a mapped matrix counts as the bytes it maps)."""
         return self._matrix.nbytes + self._ids.nbytes + self._starts.nbytes + self._counts.nbytes

@@ -4,7 +4,9 @@
     index/versions/<id>/meta.json      format version, model, dimension, splitter settings, checksums
     index/versions/<id>/vectors.faiss  FAISS IndexIDMap2 of passage vectors (flat, IVF or HNSW), or
     index/versions/<id>/vectors.milvus.json  the Milvus collection holding them (vector_store.uri)
-    index/versions/<id>/passages.sqlite
+    index/versions/<id>/passages.sqlite   passage texts and metadata
+    index/versions/<id>/sentences.f16     every sentence vector, raw float16 (memory-mapped when served)
+    index/versions/<id>/lexical.*         the BM25 keyword index over the passages (memory-mapped)
     index/versions/<id>/changes.json   what changed since the version before it
     index/changes.jsonl                one line per publication, newest last
     index/damaged/<id>/                a version that failed its check, set aside with REASON.txt
@@ -37,6 +39,7 @@ import numpy as np
 from embeddings.atomic import atomic_write_text, fsync_path
 from embeddings.errors import VectorStoreUnavailable
 from embeddings.index.changes import log_change, write_changes
+from embeddings.index.lexical import LexicalIndex
 from embeddings.index.meta import CHECKSUMMED_FORMATS, FORMAT_VERSION, UPGRADABLE_FORMATS, IndexMeta, meta_damage
 from embeddings.index.milvus_collections import collection_lost, drop_collection_of, fill_collection
 from embeddings.index.passage_store import write_passages
@@ -100,6 +103,8 @@ def write_version(
         else:
             VectorIndex.build(meta.dimension, ids, matrix, vector_settings).save(tmp / "vectors.faiss")
         write_passages(tmp / "passages.sqlite", ((p, hashes[p.id], sentence_vectors[p.id]) for p in passages))
+        in_reading_order = sorted(passages, key=lambda p: (p.doc, p.position))  # as loading reads them
+        LexicalIndex([p.context_text() for p in in_reading_order]).save(tmp)
         write_changes(tmp, changes)
         files = {child.name: file_checksum(child) for child in sorted(tmp.iterdir())}
         (tmp / "meta.json").write_text(replace(meta, files=files).to_json(), encoding="utf-8")

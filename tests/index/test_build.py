@@ -19,6 +19,7 @@ from embeddings.index.meta import FORMAT_VERSION
 from embeddings.index.versions import current_version_dir, current_version_name
 from embeddings.ingest.splitter import SPLIT_RULES, SplitterSettings, split_document
 from tests.conftest import EVAL_SET, US_DOC, FakeEmbedder, edit, settings_for
+from tests.index.older_formats import sentences_into_sqlite
 
 SPLIT = SplitterSettings()
 
@@ -83,6 +84,7 @@ def test_an_older_format_with_valid_vectors_is_upgraded_without_reembedding(
     build_index(knowledge_copy, tmp_path / "index", FakeEmbedder(), SPLIT)
     version_dir = current_version_dir(tmp_path / "index")
     assert version_dir is not None
+    sentences_into_sqlite(version_dir)
     raw = json.loads((version_dir / "meta.json").read_text())
     raw["format_version"], raw["acronyms"], raw["version"] = 2, {}, "0123456789ab"  # as format 2 wrote it
     (version_dir / "meta.json").write_text(json.dumps(raw))

@@ -23,9 +23,10 @@ from embeddings.index.versions import current_version_dir, current_version_name
 from embeddings.ingest.splitter import SplitterSettings
 from embeddings.retrieval import Retriever
 from tests.conftest import ROOT, FakeEmbedder, write_config
+from tests.index.older_formats import sentences_into_sqlite
 
 SPLIT = SplitterSettings()
-FILES = ["vectors.faiss", "passages.sqlite", "meta.json", "changes.json"]
+FILES = ["vectors.faiss", "passages.sqlite", "sentences.f16", "lexical.data.npy", "meta.json", "changes.json"]
 
 
 def damage(path: Path, how: str) -> None:
@@ -197,6 +198,7 @@ def as_format_3(index: Path) -> Path:
     """Rewrite the published version as format 3 wrote it: no checksums, an id of its own."""
     version_dir = current_version_dir(index)
     assert version_dir is not None
+    sentences_into_sqlite(version_dir)
     raw = json.loads((version_dir / "meta.json").read_text())
     del raw["files"], raw["checksum"]
     raw["format_version"], raw["version"] = 3, "0123456789ab"
@@ -220,7 +222,9 @@ def test_a_format_3_index_is_upgraded_without_reembedding_and_ask_says_to_run_in
     assert embedder.embedded == [] and report.unchanged == 9 and report.published
     upgraded = load_index(index)
     assert upgraded.meta.format_version == FORMAT_VERSION
-    assert set(upgraded.meta.files) == {"vectors.faiss", "passages.sqlite", "changes.json"}
+    assert set(upgraded.meta.files) == {"vectors.faiss", "passages.sqlite", "sentences.f16", "changes.json"} | {
+        f"lexical.{part}" for part in ("data.npy", "indices.npy", "indptr.npy", "params.json", "vocab.json")
+    }
     assert main(["--config", str(config), "index", "--verify"]) == 0  # the older version is listed, not failed
     assert "0123456789ab: not checked: format 3" in capsys.readouterr().out
 

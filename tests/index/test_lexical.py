@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
+from embeddings.index.build import build_index
 from embeddings.index.lexical import LexicalIndex
+from embeddings.index.loaded import load_index
+from embeddings.ingest.splitter import SplitterSettings
+from tests.conftest import FakeEmbedder
 
 TEXTS = [
     "The Catapult network was set up by Innovate UK in 2011.",
@@ -30,3 +36,33 @@ def test_a_question_scored_twice_gets_the_same_scores_and_no_caller_can_change_t
 
 def test_a_question_with_no_indexed_term_scores_zero_everywhere() -> None:
     assert not LexicalIndex(TEXTS).scores("What about bread?").any()
+
+
+def test_a_saved_keyword_index_is_mapped_back_and_scores_as_the_one_built(tmp_path: Path) -> None:
+    built = LexicalIndex(TEXTS)
+    built.save(tmp_path)
+    loaded = LexicalIndex.load(tmp_path, len(TEXTS))
+    assert loaded is not None
+    for question in ("Who set up the Catapult network?", "How are institutes funded by industry?"):
+        assert loaded.scores(question).tolist() == built.scores(question).tolist()
+    for term in ("catapult", "fund", "germani", "bread"):
+        assert loaded.known(term) == built.known(term) and loaded.idf(term) == built.idf(term)
+    assert loaded.document_frequency("innov") == 2  # "Innovate UK", "innovation policy"
+
+
+def test_a_keyword_index_saved_for_other_passages_is_refused_and_none_saved_loads_none(tmp_path: Path) -> None:
+    LexicalIndex(TEXTS).save(tmp_path)
+    with pytest.raises(ValueError, match="holds 3 passages, not 4"):
+        LexicalIndex.load(tmp_path, 4)
+    assert LexicalIndex.load(tmp_path / "elsewhere", 3) is None
+
+
+def test_an_index_version_serves_the_keyword_index_it_saved(
+    knowledge_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    build_index(knowledge_copy, tmp_path / "index", fake_embedder, SplitterSettings())
+    index = load_index(tmp_path / "index")
+    built = LexicalIndex([index.passages[pid].context_text() for pid in index.order])
+    assert isinstance(np.asarray(index.lexical._bm25.scores["data"]).base, np.memmap)  # read from the file
+    for question in ("What did the 2011 PCAST report recommend?", "Who funds Manufacturing USA institutes?"):
+        assert index.lexical.scores(question).tolist() == built.scores(question).tolist()

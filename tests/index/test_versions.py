@@ -72,8 +72,14 @@ def test_index_files_hold_no_pickle(knowledge_copy: Path, tmp_path: Path, fake_e
     assert version is not None
     assert sorted(p.name for p in version.iterdir()) == [
         "changes.json",
+        "lexical.data.npy",
+        "lexical.indices.npy",
+        "lexical.indptr.npy",
+        "lexical.params.json",
+        "lexical.vocab.json",
         "meta.json",
         "passages.sqlite",
+        "sentences.f16",
         "vectors.faiss",
     ]
     for path in version.iterdir():
