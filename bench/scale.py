@@ -41,6 +41,7 @@ from capacity import questions  # noqa: E402
 from reembed import COUNTRIES, TOPICS, seed_sentences, vary  # noqa: E402
 from vector_search import rss_mb  # noqa: E402
 
+from embeddings.index import acronyms  # noqa: E402
 from embeddings.index.meta import IndexMeta  # noqa: E402
 from embeddings.ingest.documents import Document  # noqa: E402
 from embeddings.ingest.splitter import SPLIT_RULES, SplitterSettings, split_document  # noqa: E402
@@ -145,7 +146,11 @@ def write(index_dir: Path, count: int, seed: int, backend: str) -> dict[str, flo
     for start in range(0, len(passages), 65_536):
         end = min(start + 65_536, len(passages))
         matrix[start:end] = noisy(passage_pool[rng.integers(0, len(passage_pool), end - start)], rng)
+    definitions = acronyms.collect(p.text for p in passages.values())
+    usage = acronyms.AcronymUsage.count(definitions, (p.context_text() for p in passages.values()))
     meta = IndexMeta(
+        acronyms=definitions,
+        acronym_counts={short: [uses, long_uses] for short, (_, uses, long_uses) in usage.table.items()},
         model=embedder.name,
         dimension=embedder.dimension,
         splitter=SplitterSettings().model_dump(),

@@ -84,9 +84,8 @@ class Retriever:
             candidates.update((int(pid), float(s)) for s, pid in zip(scores[0], ids[0], strict=True) if pid >= 0)
         lexical = self._lexical(question, index, only)
         if lexical is not None:
-            for pos in np.argsort(-lexical)[:pool]:
-                if lexical[pos] > 0:
-                    candidates.setdefault(index.order[int(pos)], None)
+            for pos in _top_positions(lexical, pool):
+                candidates.setdefault(index.order[int(pos)], None)
         cosines = {pid: s for pid, s in candidates.items() if s is not None}
         unscored = [pid for pid in candidates if pid not in cosines]  # found by keywords only
         if unscored:
@@ -131,6 +130,14 @@ class Retriever:
             scores = np.where(mask, scores, 0.0)
         top = float(scores.max()) if len(scores) else 0.0
         return scores / top if top > 0 else None
+
+
+def _top_positions(scores: np.ndarray, n: int) -> np.ndarray:
+    """Positions of the `n` highest positive scores, best first (ties: earlier position first);
+    a partial sort, as a full one of a million passages' scores took ~80 ms a question."""
+    top = np.argpartition(scores, len(scores) - n)[-n:] if len(scores) > n else np.arange(len(scores))
+    top = top[scores[top] > 0]
+    return top[np.lexsort((top, -scores[top]))]
 
 
 def _ranks(values: list[float]) -> list[int]:

@@ -70,6 +70,8 @@ class AcronymUsage:
     @classmethod
     def count(cls, definitions: Mapping[str, str], texts: Iterable[str]) -> AcronymUsage:
         """Count, for each acronym (short -> long form), the texts using either form."""
+        if not definitions:
+            return cls({})
         finder = cls({short: (long, 0, 0) for short, long in definitions.items()})
         shorts: Counter[str] = Counter()
         longs: Counter[str] = Counter()

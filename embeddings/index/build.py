@@ -233,6 +233,7 @@ def _meta(
     store: StoreSettings,
 ) -> IndexMeta:
     """What the new version records about how it was built."""
+    definitions = acronyms.collect(p.text for p in passages)
     return IndexMeta(
         model=embedder.name,
         dimension=embedder.dimension,
@@ -240,7 +241,13 @@ def _meta(
         version=version,
         passages=len(passages),
         documents=digests,
-        acronyms=acronyms.collect(p.text for p in passages),
+        acronyms=definitions,
+        acronym_counts={
+            short: [uses, long_uses]
+            for short, (_, uses, long_uses) in acronyms.AcronymUsage.count(
+                definitions, (p.context_text() for p in passages)
+            ).table.items()
+        },
         created=datetime.now(UTC).isoformat(timespec="seconds"),
         vector_index=vector_kind,
         vector_store=store.kind,

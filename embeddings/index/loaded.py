@@ -98,8 +98,12 @@ class LoadedIndex:
 
     @functools.cached_property
     def acronym_usage(self) -> acronyms.AcronymUsage:
-        """The acronyms defined in the documents and how many passages use each form."""
-        return acronyms.AcronymUsage.count(self.meta.acronyms, (p.context_text() for p in self.passages.values()))
+        """The acronyms defined in the documents and how many passages use each form (as the build
+        counted them; counted here for a version written before it recorded them)."""
+        counts, definitions = self.meta.acronym_counts, self.meta.acronyms
+        if definitions and set(counts) == set(definitions):
+            return acronyms.AcronymUsage({s: (long, *counts[s]) for s, long in definitions.items()})  # type: ignore[misc]
+        return acronyms.AcronymUsage.count(definitions, (p.context_text() for p in self.passages.values()))
 
     @functools.cached_property
     def _by_place(self) -> dict[tuple[str, int], Passage]:

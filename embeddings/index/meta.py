@@ -38,6 +38,9 @@ class IndexMeta:
     passages: int = 0
     documents: dict[str, str] = field(default_factory=dict)  # path -> content digest
     acronyms: dict[str, str] = field(default_factory=dict)  # "AMP" -> "Advanced Manufacturing Partnership"
+    # "AMP" -> [passages using "AMP", passages using its long form], counted at build time (counting
+    # at start-up read every passage: minutes at a million); empty in versions written before it
+    acronym_counts: dict[str, list[int]] = field(default_factory=dict)
     created: str = ""
     vector_index: str = "flat"  # what vectors.faiss holds: "flat", "ivf nlist=632", "hnsw m=32 ..."; "milvus HNSW"
     vector_store: str = "faiss"  # faiss or milvus

@@ -11,9 +11,10 @@ from bot.wiring import build_answerer
 from embeddings.embedder import SentenceTransformerEmbedder
 from embeddings.index import acronyms
 from embeddings.index.build import build_index
+from embeddings.index.loaded import load_index
 from embeddings.ingest.documents import read_document
 from embeddings.ingest.splitter import SplitterSettings, split_document
-from tests.conftest import KNOWLEDGE
+from tests.conftest import KNOWLEDGE, FakeEmbedder
 
 
 def test_definitions_are_collected_from_the_shipped_page() -> None:
@@ -74,3 +75,13 @@ def test_a_question_using_the_long_form_finds_passages_using_only_the_acronym(
     _, hits = answerer.retrieve("Where did the Advanced Manufacturing Partnership gather?", k=10)
     note = [h for h in hits if h.passage.doc == "amp-meetings.md"]  # shares no word with the question but AMP
     assert len(note) == 2 and all(h.lexical > 0 for h in note)
+
+
+def test_a_version_records_its_acronym_counts_and_serves_them_without_recounting(
+    knowledge_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    build_index(knowledge_copy, tmp_path / "index", fake_embedder, SplitterSettings())
+    index = load_index(tmp_path / "index")
+    recounted = acronyms.AcronymUsage.count(index.meta.acronyms, (p.context_text() for p in index.passages.values()))
+    assert index.meta.acronym_counts["AMP"][0] > 0  # the shipped page uses "AMP"
+    assert index.acronym_usage.table == recounted.table
