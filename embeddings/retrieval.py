@@ -133,10 +133,19 @@ class Retriever:
 
 
 def _top_positions(scores: np.ndarray, n: int) -> np.ndarray:
-    """Positions of the `n` highest positive scores, best first (ties: earlier position first);
-    a partial sort, as a full one of a million passages' scores took ~80 ms a question."""
-    top = np.argpartition(scores, len(scores) - n)[-n:] if len(scores) > n else np.arange(len(scores))
-    top = top[scores[top] > 0]
+    """Positions of the `n` highest positive scores, best first (ties: earlier position first).
+
+    A partial sort, as a full one of a million passages' scores took ~28 ms a question; over the
+    positive scores alone when most are zero, where `argpartition` slows down on the ties (72 ms
+    at a million passages with 5% positive, against 7 ms)."""
+    positive = np.count_nonzero(scores > 0)
+    if positive <= n or positive < len(scores) // 4:
+        top = np.flatnonzero(scores > 0)
+        if len(top) > n:
+            top = top[np.argpartition(-scores[top], n - 1)[:n]]
+    else:
+        top = np.argpartition(scores, len(scores) - n)[-n:]
+        top = top[scores[top] > 0]
     return top[np.lexsort((top, -scores[top]))]
 
 
