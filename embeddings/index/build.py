@@ -357,7 +357,7 @@ def _assemble(
     dimension: int,
 ) -> tuple[np.ndarray, Mapping[int, np.ndarray]]:
     """Vectors for every passage: freshly embedded ones, the rest read from the previous version
-    (its sentence vectors as they are, memory-mapped: written out, never copied into memory)."""
+    (its sentence vectors as they are, read from its file: written out, never gathered in memory)."""
     matrix = np.zeros((len(passages), dimension), dtype=np.float32)
     kept: list[tuple[int, int]] = []  # (row, passage id) copied from the previous version
     for row, passage in enumerate(passages):

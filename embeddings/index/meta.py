@@ -15,10 +15,10 @@ FORMAT_VERSION = 6
 # Older formats whose vectors and passages are still valid: `policybot index` upgrades them
 # without re-embedding (3 added the acronym table to meta.json, 4 the files' checksums, 5 float16
 # vectors: sentence vectors in passages.sqlite, passage vectors in vectors.faiss; 6 moved the
-# sentence vectors to sentences.f16, memory-mapped when served).
+# sentence vectors to sentences.f16, read from the file when served).
 UPGRADABLE_FORMATS = frozenset({2, 3})
 # Formats with checksums, served as they are (checked file by file): 4's float32 vectors are read
-# as float16 in memory, 4's and 5's are held in memory (not mapped), and the next `policybot index`
+# as float16 in memory, 4's and 5's are held in memory (not read from disk), and the next `policybot index`
 # writes format 6, without re-embedding.
 CHECKSUMMED_FORMATS = frozenset({4, 5, FORMAT_VERSION})
 REBUILD_HINT = "rebuild it with: policybot index --full"

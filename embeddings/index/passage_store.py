@@ -1,8 +1,8 @@
 """Passage text and metadata in SQLite, sentence vectors beside it in one raw float16 file.
 
 Index format 6 writes every sentence vector to `sentences.f16` (rows in passage order, each
-passage's first row in its `sentence_row` column), so a replica memory-maps them instead of
-holding them: the operating system pages in the rows answering touches. Formats 4 and 5 kept
+passage's first row in its `sentence_row` column), so a replica reads the rows answering needs
+from the file (through the page cache) instead of holding them all. Formats 4 and 5 kept
 them in a BLOB column (float32 and float16; a row's byte length tells which), still read, so an
 older index loads without re-embedding. No pickle anywhere: JSON, SQLite and raw numbers.
 """
@@ -10,7 +10,7 @@ older index loads without re-embedding. No pickle anywhere: JSON, SQLite and raw
 from __future__ import annotations
 
 import json
-import mmap
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -88,12 +88,12 @@ def _rows(rows: Iterable[tuple[Passage, str, np.ndarray]], vectors_file: Any) ->
 
 def read_passages(path: Path, dimension: int) -> tuple[list[Passage], dict[int, str], SentenceVectors]:
     """All passages in document order, their content hashes, and their sentence vectors (format 6:
-    memory-mapped from `sentences.f16`; formats 4 and 5: copied out of the BLOB column)."""
+    read from `sentences.f16` when asked; formats 4 and 5: copied out of the BLOB column)."""
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         columns = {row[1] for row in conn.execute("PRAGMA table_info(passages)")}
         if "sentence_row" in columns:
-            return _read_mapped(conn, path.with_name(SENTENCES_FILE), dimension)
+            return _read_from_file(conn, path.with_name(SENTENCES_FILE), dimension)
         return _read_blobs(conn, dimension)
     finally:
         conn.close()
@@ -141,7 +141,7 @@ class _Shared:
         )
 
 
-def _read_mapped(
+def _read_from_file(
     conn: sqlite3.Connection, vectors_path: Path, dimension: int
 ) -> tuple[list[Passage], dict[int, str], SentenceVectors]:
     passages: list[Passage] = []
@@ -159,19 +159,36 @@ def _read_mapped(
     row_bytes = dimension * np.dtype(STORED_DTYPE).itemsize
     if size != rows * row_bytes:
         raise ValueError(f"{vectors_path.name} holds {size} bytes, {rows} sentences need {rows * row_bytes}")
-    matrix = _mapped(vectors_path, rows, dimension) if rows else np.zeros((0, dimension), dtype=STORED_DTYPE)
+    matrix = FileRows(vectors_path, rows, dimension)
     ids = np.array([p.id for p in passages], dtype=np.int64)
     return passages, hashes, SentenceVectors(ids, counts, matrix, np.array(starts, dtype=np.int64))
 
 
-def _mapped(path: Path, rows: int, dimension: int) -> np.ndarray:
-    """The file's float16 rows, mapped read-only and marked for random access: answering reads a
-    few passages' rows at a time, and the kernel would otherwise map 64 KB around every one
-    (fault-around), which grows the replica's resident set towards the whole file."""
-    with open(path, "rb") as handle:
-        mapping = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    mapping.madvise(mmap.MADV_RANDOM)
-    return np.frombuffer(mapping, dtype=STORED_DTYPE).reshape(rows, dimension)
+class FileRows:
+    """The float16 rows of `sentences.f16`, read from the file when asked (`rows[a:b]`).
+
+    Not memory-mapped: with the file in the page cache in large folios (a sequential read, as
+    the checksum does, makes them), each mapped read put up to ~1.5 MB into the replica's resident
+    set, 70 MB a question at a million passages. A positional read costs a few microseconds,
+    is safe from any thread, and leaves the cache to the kernel, shared by every replica."""
+
+    def __init__(self, path: Path, rows: int, dimension: int) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115  # held as long as the index is served
+        self._row_bytes = dimension * np.dtype(STORED_DTYPE).itemsize
+        self._rows, self.dimension = rows, dimension
+        self.dtype = np.dtype(STORED_DTYPE)
+        self.nbytes = 0  # nothing held in memory
+
+    def __len__(self) -> int:
+        return self._rows
+
+    def __getitem__(self, rows: slice) -> np.ndarray:
+        start, stop, _ = rows.indices(self._rows)
+        count = max(stop - start, 0)
+        data = os.pread(self._file.fileno(), count * self._row_bytes, start * self._row_bytes)
+        if len(data) != count * self._row_bytes:
+            raise ValueError(f"{self._file.name} ends before row {stop} (truncated since it was checked?)")
+        return np.frombuffer(data, dtype=STORED_DTYPE).reshape(count, self.dimension)
 
 
 def _read_blobs(conn: sqlite3.Connection, dimension: int) -> tuple[list[Passage], dict[int, str], SentenceVectors]:

@@ -1,7 +1,7 @@
 """Every passage's sentence vectors in one float16 matrix: half the memory of float32, read as float32.
 
-The matrix may be a memory-mapped file (format 6): it is used as it is, never copied,
-so a replica holds only the pages that answering reads.
+The matrix may be rows read from the index file when asked (format 6, `FileRows`): it is used
+as it is, never loaded, so a replica holds none of them.
 
 A dict of one float32 array per passage cost ~1.5 KB per sentence plus ~150 bytes of Python
 objects per passage; here a sentence costs 768 bytes (384 dimensions) and a passage 16 bytes of
@@ -16,8 +16,8 @@ cosine to within ~1e-3 of float32 (unit vectors, 11-bit mantissa).
 
 from __future__ import annotations
 
-import mmap
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 import numpy as np
 
@@ -27,11 +27,10 @@ STORED_DTYPE = np.float16
 class SentenceVectors(Mapping[int, np.ndarray]):
     """Passage id -> its sentences' vectors (n_sentences x dimension, float32), stored as float16."""
 
-    def __init__(
-        self, ids: np.ndarray, counts: np.ndarray, matrix: np.ndarray, starts: np.ndarray | None = None
-    ) -> None:
-        """`ids` (any order), the number of sentences of each, and their rows: in that order, or
-        from each one's row in `starts`. A float16 `matrix` (a memory map too) is kept as it is."""
+    def __init__(self, ids: np.ndarray, counts: np.ndarray, matrix: Any, starts: np.ndarray | None = None) -> None:
+        """`ids` (any order), the number of sentences of each, and their rows (an array, or any
+        float16 rows sliceable as one, such as `FileRows`): in that order, or from each one's row
+        in `starts`. A float16 `matrix` is kept as it is."""
         order = np.argsort(ids, kind="stable")
         counts = np.ascontiguousarray(counts, dtype=np.int64)
         if starts is None:
@@ -68,14 +67,11 @@ class SentenceVectors(Mapping[int, np.ndarray]):
         return len(self._ids)
 
     @property
-    def mapped(self) -> bool:
-        """Whether the vectors are read from a file mapped into memory (not held in the heap)."""
-        base: object = self._matrix
-        while isinstance(base, np.ndarray):
-            base = base.base
-        return isinstance(base.obj if isinstance(base, memoryview) else base, mmap.mmap)
+    def on_disk(self) -> bool:
+        """Whether the rows are read from the index file when asked (not held in memory)."""
+        return not isinstance(self._matrix, np.ndarray)
 
     @property
     def nbytes(self) -> int:
-        """The memory its arrays hold (a mapped matrix counts as the bytes it maps)."""
+        """The memory its arrays hold (rows read from disk hold none)."""
         return self._matrix.nbytes + self._ids.nbytes + self._starts.nbytes + self._counts.nbytes

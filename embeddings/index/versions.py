@@ -5,7 +5,7 @@
     index/versions/<id>/vectors.faiss  FAISS IndexIDMap2 of passage vectors (flat, IVF or HNSW), or
     index/versions/<id>/vectors.milvus.json  the Milvus collection holding them (vector_store.uri)
     index/versions/<id>/passages.sqlite   passage texts and metadata
-    index/versions/<id>/sentences.f16     every sentence vector, raw float16 (memory-mapped when served)
+    index/versions/<id>/sentences.f16     every sentence vector, raw float16 (read from the file when served)
     index/versions/<id>/lexical.*         the BM25 keyword index over the passages (memory-mapped)
     index/versions/<id>/changes.json   what changed since the version before it
     index/changes.jsonl                one line per publication, newest last

@@ -57,7 +57,7 @@ def as_older_format(index: Path, format_version: int) -> Path:
     return version_dir
 
 
-def test_vectors_take_half_the_disk_of_float32_and_sentence_vectors_are_mapped_not_held(
+def test_vectors_take_half_the_disk_of_float32_and_sentence_vectors_are_read_from_disk_not_held(
     knowledge_copy: Path, tmp_path: Path
 ) -> None:
     report = build_index(knowledge_copy, tmp_path / "index", FakeEmbedder(dimension=DIM), SPLIT)
@@ -69,7 +69,7 @@ def test_vectors_take_half_the_disk_of_float32_and_sentence_vectors_are_mapped_n
     assert (version_dir / SENTENCES_FILE).stat().st_size == sentences * DIM * 2  # float16 (float32 took 4)
     float32_size = report.passages * DIM * 4
     assert (version_dir / "vectors.faiss").stat().st_size < 0.6 * float32_size
-    assert isinstance(index.sentence_vectors, SentenceVectors) and index.sentence_vectors.mapped
+    assert isinstance(index.sentence_vectors, SentenceVectors) and index.sentence_vectors.on_disk
     first = next(p for p in index.passages.values() if p.sentences)
     assert index.sentence_vectors[first.id].shape == (len(first.sentences), DIM)
 
@@ -108,6 +108,6 @@ def test_an_older_format_answers_as_it_is_and_is_upgraded_without_reembedding(
     assert again.embedded == [] and report.unchanged == report.passages and report.published
     upgraded = load_index(index)
     assert upgraded.meta.format_version == FORMAT_VERSION == 6
-    assert isinstance(upgraded.sentence_vectors, SentenceVectors) and upgraded.sentence_vectors.mapped
+    assert isinstance(upgraded.sentence_vectors, SentenceVectors) and upgraded.sentence_vectors.on_disk
     np.testing.assert_allclose(upgraded.sentence_vectors[first.id], new.sentence_vectors[first.id], atol=1e-3)
     assert list(upgraded.vectors.search(query, 3)[1][0]) == list(new.vectors.search(query, 3)[1][0])
