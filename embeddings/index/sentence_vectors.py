@@ -53,9 +53,17 @@ class SentenceVectors(Mapping[int, np.ndarray]):
         matrix = np.concatenate(rows) if rows else np.zeros((0, dimension))
         return cls(ids, counts, matrix)
 
+    def _find(self, pid: object) -> int | None:
+        i = int(np.searchsorted(self._ids, pid))  # type: ignore[call-overload]
+        return i if i < len(self._ids) and self._ids[i] == pid else None
+
+    def __contains__(self, pid: object) -> bool:
+        """Without reading the rows (Mapping's default would read them: a file read on disk)."""
+        return self._find(pid) is not None
+
     def __getitem__(self, pid: int) -> np.ndarray:
-        i = int(np.searchsorted(self._ids, pid))
-        if i == len(self._ids) or self._ids[i] != pid:
+        i = self._find(pid)
+        if i is None:
             raise KeyError(pid)
         start = int(self._starts[i])
         return self._matrix[start : start + int(self._counts[i])].astype(np.float32)
