@@ -1,6 +1,8 @@
 """Scale of one replica: memory, disk and answer latency at 10k, 100k and 1M passages.
 
 Reproduce with:  .venv/bin/python bench/scale.py [--sizes 10000 100000 1000000] [--questions 200]
+(`--keep DIR` keeps each size's index in DIR/index-SIZE; `--serve DIR/index-SIZE [--nprobe N]`
+serves a kept one again as a fresh replica, e.g. to compare search settings on the same index.)
 Generates policy briefs as bench/reembed.py does (the shipped page's sentences recombined with
 other countries, years and figures), splits them with the real splitter, and writes each size's
 index with the real `write_version` and the configured vector index (exact up to `exact_up_to`,
@@ -192,8 +194,9 @@ def mapped_index_bytes(index_dir: Path) -> dict[str, int]:
     return found
 
 
-def serve(index_dir: Path, count: int, backend: str, seed: int) -> dict[str, float]:
-    """As a fresh replica: load the model and the index, answer `count` questions; its figures."""
+def serve(index_dir: Path, count: int, backend: str, seed: int, nprobe: int = 0) -> dict[str, float]:
+    """As a fresh replica: load the model and the index (searched with config.yaml's `vector_index`,
+    `nprobe` IVF lists if given), answer `count` questions; its figures."""
     from bot.answering.answerer import Answerer, make_retriever
     from bot.config import load_settings
     from embeddings.embedder import SentenceTransformerEmbedder
@@ -203,11 +206,12 @@ def serve(index_dir: Path, count: int, backend: str, seed: int) -> dict[str, flo
     embedder = SentenceTransformerEmbedder(backend=backend)
     embedder.embed(["warm up"])
     model_rss = rss_mb() * MB
+    settings = load_settings(ROOT / "config.yaml")
+    search = settings.vector_index.model_copy(update={"ivf_nprobe": nprobe or settings.vector_index.ivf_nprobe})
     started = time.perf_counter()
-    index = load_index(index_dir).warm()
+    index = load_index(index_dir, search=search).warm()
     load_s = time.perf_counter() - started
     loaded_rss = rss_mb() * MB
-    settings = load_settings(ROOT / "config.yaml")
     answerer = Answerer(make_retriever(index, embedder, settings), settings.answer, settings.retrieval.top_k)
     asked = questions(count, seed)
     for question in asked[:5]:
@@ -236,20 +240,24 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=200)
     parser.add_argument("--backend", default="onnx")
     parser.add_argument("--seed", type=int, default=7)
-    parser.add_argument("--serve", type=Path, help=argparse.SUPPRESS)  # the serving child
+    parser.add_argument(
+        "--keep", type=Path, help="write the indexes into this folder and keep them (re-serve with --serve)"
+    )
+    parser.add_argument("--serve", type=Path, help="only serve this index folder (a fresh replica)")
+    parser.add_argument("--nprobe", type=int, default=0, help="IVF lists searched (0 = config.yaml's)")
     args = parser.parse_args()
     if args.serve is not None:
-        print(json.dumps(serve(args.serve, args.questions, args.backend, args.seed)))
+        print(json.dumps(serve(args.serve, args.questions, args.backend, args.seed, args.nprobe)))
         return
 
     rows = []
     for size in args.sizes:
         with tempfile.TemporaryDirectory(dir=ROOT / "var" if (ROOT / "var").is_dir() else None) as tmp:
-            index_dir = Path(tmp) / "index"
+            index_dir = (args.keep / f"index-{size}") if args.keep else Path(tmp) / "index"
             built = write(index_dir, size, args.seed, args.backend)
             child = subprocess.run(
                 [sys.executable, __file__, "--serve", str(index_dir), "--questions", str(args.questions),
-                 "--backend", args.backend, "--seed", str(args.seed)],
+                 "--backend", args.backend, "--seed", str(args.seed), "--nprobe", str(args.nprobe)],
                 capture_output=True, text=True, check=True, cwd=ROOT,
             )  # fmt: skip
             served = json.loads(child.stdout.strip().splitlines()[-1])
