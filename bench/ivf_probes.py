@@ -15,9 +15,7 @@ their vectors are noisy copies of 1,500 real ones).
 from __future__ import annotations
 
 import argparse
-import re
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -27,11 +25,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.scifact import DATA, load  # noqa: E402
+from bench.vector_search import CACHE, SENTENCE  # noqa: E402
 from embeddings.embedder import SentenceTransformerEmbedder  # noqa: E402
 from embeddings.vectors.faiss import VectorIndex, VectorIndexSettings  # noqa: E402
-
-CACHE = Path(tempfile.gettempdir()) / "policybot-bench"
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
 
 
 def corpus(embedder: SentenceTransformerEmbedder) -> tuple[np.ndarray, np.ndarray]:
@@ -42,7 +38,7 @@ def corpus(embedder: SentenceTransformerEmbedder) -> tuple[np.ndarray, np.ndarra
         saved = np.load(path)
         return saved["sentences"], saved["claims"]
     data, train = load(DATA, "test"), load(DATA, "train")
-    sentences = [f"{title}. {s}" for title, text in data.corpus.values() for s in _SENTENCE.split(text) if s]
+    sentences = [f"{title}. {s}" for title, text in data.corpus.values() for s in SENTENCE.split(text) if s]
     claims = list(data.queries.values()) + list(train.queries.values())
     vectors, queries = embedder.embed(sentences), embedder.embed(claims)
     np.savez(path, sentences=vectors, claims=queries)
@@ -54,9 +50,10 @@ def sweep(x: np.ndarray, queries: np.ndarray, probes: list[int], k: int = 10) ->
     ids = np.arange(len(x), dtype=np.int64)
     exact = VectorIndex.build(x.shape[1], ids, x, VectorIndexSettings(type="flat"))
     _, truth = exact.search(queries, k)
+    index = VectorIndex.build(x.shape[1], ids, x, VectorIndexSettings(type="ivf"))  # trained once
     rows = []
     for nprobe in probes:
-        index = VectorIndex.build(x.shape[1], ids, x, VectorIndexSettings(type="ivf", ivf_nprobe=nprobe))
+        index.configure(VectorIndexSettings(type="ivf", ivf_nprobe=nprobe))
         found, times = timed(index, queries, k)
         hits = [len(set(f) & set(t)) / k for f, t in zip(found, truth, strict=True)]
         rows.append((nprobe, float(np.mean(hits)), float(np.median(times))))
