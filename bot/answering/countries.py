@@ -101,13 +101,24 @@ def _country_names() -> dict[str, str]:
     return names
 
 
+@lru_cache(maxsize=1)
+def _first_words() -> frozenset[str]:
+    """The first word of every country name: a phrase can only name a country from one of these."""
+    return frozenset(name.split(" ")[0] for name in _country_names())
+
+
 def countries_named(text: str) -> set[str]:
     """ISO codes of the countries a text names, by whole words: 'Germany', 'German', 'Germans', 'the UK', 'US'."""
-    names = _country_names()
-    words = [_POSSESSIVE.sub("", w.lower()) for w in _WORD.findall(text)]
+    names, starts = _country_names(), _first_words()
+    words = [w.lower() for w in _WORD.findall(text)]
+    words = [_POSSESSIVE.sub("", w) if w.endswith("s") else w for w in words]
     found: set[str] = set()
-    for size in (4, 3, 2, 1):
-        for i in range(len(words) - size + 1):
+    for i, word in enumerate(words):
+        if word not in starts and word.rstrip(".") not in starts and word[:-1] not in starts:
+            continue  # no name starts here: most words of a passage, and the reason this is fast
+        for size in (4, 3, 2, 1):
+            if i + size > len(words):
+                continue
             phrase = " ".join(words[i : i + size])
             code = names.get(phrase) or names.get(phrase.rstrip("."))
             if not code and size == 1 and phrase.endswith("s"):

@@ -104,7 +104,10 @@ def _phrase(text: str) -> str:
 
 def _words(text: str) -> list[str]:
     """Lower-case words without accents or possessive 's: "Schrödinger's" -> ['schrodinger']."""
-    folded = unicodedata.normalize("NFKD", _POSSESSIVE.sub("", text.lower()))
+    text = _POSSESSIVE.sub("", text.lower())
+    if text.isascii():  # nothing to fold (most text): skips a Python step per character
+        return _TOKEN.findall(text)
+    folded = unicodedata.normalize("NFKD", text)
     return _TOKEN.findall("".join(c for c in folded if not unicodedata.combining(c)))
 
 

@@ -160,7 +160,7 @@ class LoadedIndex:
 
     def warm(self) -> LoadedIndex:
         """Build the lazily built parts now, so the first question after a switch is not slow."""
-        _ = self.lexical, self.vocabulary, self.acronym_usage
+        _ = self.lexical, self.vocabulary, self.acronym_usage, self._by_place  # _by_place: 0.7 s at 1M
         return self
 
 

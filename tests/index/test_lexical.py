@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import bm25s
 import numpy as np
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
 from embeddings.index.build import build_index
-from embeddings.index.lexical import LexicalIndex
+from embeddings.index.lexical import STOPWORDS, LexicalIndex
 from embeddings.index.loaded import load_index
 from embeddings.ingest.splitter import SplitterSettings
 from tests.conftest import FakeEmbedder
@@ -66,3 +69,15 @@ def test_an_index_version_serves_the_keyword_index_it_saved(
     assert isinstance(np.asarray(index.lexical._bm25.scores["data"]).base, np.memmap)  # read from the file
     for question in ("What did the 2011 PCAST report recommend?", "Who funds Manufacturing USA institutes?"):
         assert index.lexical.scores(question).tolist() == built.scores(question).tolist()
+
+
+@given(st.text(max_size=200))
+@example("What did the 2011 PCAST report's authors recommend, and why?")
+@example("Schrödinger's café — naïve ÉCOLE, R&D in the U.S., x_y __ 12")
+def test_questions_are_split_and_stemmed_exactly_as_bm25s_indexed_the_passages(text: str) -> None:
+    lexical = LexicalIndex([])
+    indexed = bm25s.tokenize(
+        [text], stopwords=STOPWORDS, stemmer=lexical._stemmer, return_ids=False, show_progress=False
+    )
+    assert lexical.tokens(text) == tuple(indexed[0])
+    assert lexical.terms(text) == frozenset(indexed[0])
