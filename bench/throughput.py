@@ -1,12 +1,13 @@
 """Embedding throughput: PolicyBot's indexing pipeline against the raw encoder of its backend.
 
-Reproduce with:  .venv/bin/python bench/throughput.py [--docs 60] [--backend onnx]
+Reproduce with:  .venv/bin/python bench/throughput.py [--docs 60] [--backend onnx] [--runtime auto]
 Both embed the same texts (each passage with its heading path, and each sentence) from the
 generated corpus of bench/reembed.py, with the same model and batch size, in one run; the
 pipeline figure is a whole `build_index` (reading, splitting, embedding, writing). The raw
 encoder is the backend's own, called directly on the texts: `SentenceTransformer.encode` for
 torch, the ONNX session (`OnnxEncoder.encode`, texts sorted longest first as `encode` sorts them)
-for onnx and onnx-int8.
+for onnx and onnx-int8, or OpenVINO's compiled model (`OpenVinoEncoder.encode`) with `--runtime
+openvino` (`auto`, the default: what `policybot index` runs, openvino when installed).
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from reembed import write_corpus  # noqa: E402
 
-from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
+from embeddings.embedder import BACKENDS, RUNTIMES, SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index.build import build_index  # noqa: E402
 from embeddings.ingest.documents import scan_knowledge  # noqa: E402
 from embeddings.ingest.splitter import SplitterSettings, split_document  # noqa: E402
@@ -35,10 +36,12 @@ def main() -> None:
     parser.add_argument("--docs", type=int, default=60, help="generated documents (about 16 passages each)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--backend", default="onnx", choices=BACKENDS)
+    parser.add_argument("--runtime", default="auto", choices=RUNTIMES, help="runs the onnx model (as build_runtime)")
     args = parser.parse_args()
-    embedder = SentenceTransformerEmbedder(backend=args.backend)
+    embedder = SentenceTransformerEmbedder(backend=args.backend, runtime=args.runtime)
     model, onnx = embedder._model, embedder._onnx  # the very same encoder, for the raw baseline
-    raw_name = "SentenceTransformer.encode" if onnx is None else "ONNX session (OnnxEncoder.encode)"
+    raw_name = "SentenceTransformer.encode" if onnx is None else f"{type(onnx).__name__}.encode"
+    runtime = "torch" if onnx is None else f"{type(onnx).__name__} {getattr(onnx, 'precision', 'fp32')}"
     with tempfile.TemporaryDirectory() as tmp:
         knowledge = Path(tmp) / "knowledge"
         knowledge.mkdir()
@@ -66,7 +69,7 @@ def main() -> None:
             pipeline.append(time.perf_counter() - started)
     raw_s, pipeline_s = statistics.median(raw), statistics.median(pipeline)
     print(
-        f"{len(texts)} texts ({passages} passages) from {args.docs} documents, {args.backend} backend,"
+        f"{len(texts)} texts ({passages} passages) from {args.docs} documents, {args.backend} backend ({runtime}),"
         f" median of {args.rounds} rounds"
     )
     print(f"raw {raw_name}: {len(texts) / raw_s:7.1f} texts/s")
@@ -77,7 +80,7 @@ def main() -> None:
     print(f"pipeline / raw: {raw_s / pipeline_s:.2f} (target at least 0.85)")
     print(
         f"reproduce: .venv/bin/python bench/throughput.py --docs {args.docs} --rounds {args.rounds}"
-        f" --backend {args.backend}"
+        f" --backend {args.backend} --runtime {args.runtime}"
     )
 
 

@@ -153,7 +153,7 @@ def cmd_index(args: argparse.Namespace, settings: Settings) -> int:
         return _verify(settings.index_dir)
     if not args.dry_run:
         require_gate_eval_set(settings)  # before the model loads
-    embedder = load_embedder(settings)
+    embedder = load_embedder(settings, building=True)
     gate = None if args.dry_run else EvaluationGate.from_settings(settings, embedder)
     status = _index_once(args, settings, embedder, gate)
     if not args.watch:

@@ -181,6 +181,11 @@ class Settings(_Strict):
     onnx_cache: Path = Field(
         Path("~/.cache/policybot/onnx"), description="where the onnx backends keep the model exported once"
     )
+    build_runtime: Literal["auto", "openvino", "onnxruntime"] = Field(
+        "auto",
+        description="runs the onnx model when `policybot index` embeds: openvino (bf16 where the CPU has it), "
+        "onnxruntime, or auto (openvino when installed); questions always use onnxruntime",
+    )
     splitter: SplitterSettings = SplitterSettings()
     retrieval: RetrievalSettings = RetrievalSettings()
     answer: AnswerConfig = AnswerConfig()

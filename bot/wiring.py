@@ -14,10 +14,15 @@ from embeddings.index.loaded import load_index
 from embeddings.index.meta import check_compatible
 
 
-def load_embedder(settings: Settings) -> SentenceTransformerEmbedder:
-    """The embedding model, run by the configured backend (torch, onnx or onnx-int8)."""
+def load_embedder(settings: Settings, building: bool = False) -> SentenceTransformerEmbedder:
+    """The embedding model, run by the configured backend (torch, onnx or onnx-int8); `building`:
+    for an index build, whose bulk of texts `build_runtime` embeds (questions: onnxruntime)."""
     return SentenceTransformerEmbedder(
-        settings.model, batch_size=settings.batch_size, backend=settings.backend, onnx_cache=settings.onnx_cache
+        settings.model,
+        batch_size=settings.batch_size,
+        backend=settings.backend,
+        onnx_cache=settings.onnx_cache,
+        runtime=settings.build_runtime if building else "onnxruntime",
     )
 
 

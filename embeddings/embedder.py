@@ -21,6 +21,8 @@ DEFAULT_MODEL = "all-MiniLM-L6-v2"
 _SHIPPED_NAMES = {DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"}
 Backend = Literal["torch", "onnx", "onnx-int8"]
 BACKENDS: tuple[str, ...] = get_args(Backend)
+Runtime = Literal["onnxruntime", "openvino", "auto"]
+RUNTIMES: tuple[str, ...] = get_args(Runtime)
 DEFAULT_ONNX_CACHE = Path("~/.cache/policybot/onnx")
 
 
@@ -94,6 +96,9 @@ class SentenceTransformerEmbedder:
     `backend`: "onnx" (the default) and "onnx-int8" (weights quantized to int8) run the model
     exported to ONNX with onnxruntime, and import no torch once the export is in `onnx_cache`
     (made there on first use, offline); "torch" runs `SentenceTransformer`.
+    `runtime` (backend "onnx" only): "openvino" runs that export with OpenVINO, in bf16 where the
+    CPU computes it natively (2.6x faster here; vectors at cosine >= 0.9999 to fp32), for index
+    builds; "auto" = openvino when it is installed, else onnxruntime.
     """
 
     def __init__(
@@ -102,9 +107,12 @@ class SentenceTransformerEmbedder:
         batch_size: int = 32,
         backend: Backend = "onnx",
         onnx_cache: Path = DEFAULT_ONNX_CACHE,
+        runtime: Runtime = "onnxruntime",
     ) -> None:
         if backend not in BACKENDS:
             raise ModelError(f"backend must be one of {', '.join(BACKENDS)}, got {backend!r}")
+        if runtime not in RUNTIMES:
+            raise ModelError(f"runtime must be one of {', '.join(RUNTIMES)}, got {runtime!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -119,7 +127,8 @@ class SentenceTransformerEmbedder:
             dim = self._model.get_embedding_dimension() if hasattr(self._model, "get_embedding_dimension") else None
             self._dimension = int(dim or self._model.get_sentence_embedding_dimension() or 0)
         else:
-            self._onnx = _load_onnx(name, path, onnx_cache, "int8" if backend == "onnx-int8" else "fp32")
+            variant = "int8" if backend == "onnx-int8" else "fp32"
+            self._onnx = _load_onnx(name, path, onnx_cache, variant, runtime if variant == "fp32" else "onnxruntime")
             self._dimension = self._onnx.dimension
 
     @property
@@ -172,13 +181,18 @@ def _load_sentence_transformer(name: str, path: str) -> Any:
         raise ModelError(f"cannot load embedding model {name!r}{where}: {exc}") from exc
 
 
-def _load_onnx(name: str, path: str, cache: Path, variant: str) -> OnnxEncoder:
+def _load_onnx(name: str, path: str, cache: Path, variant: str, runtime: Runtime = "onnxruntime") -> OnnxEncoder:
     if not Path(path).is_dir():
         raise ModelError(f"the onnx backend needs a local model folder; {name!r} is not one (set `backend: torch`)")
     try:
         from embeddings.onnx_model import OnnxEncoder, export_onnx
 
-        return OnnxEncoder(export_onnx(Path(path), cache, variant))
+        folder = export_onnx(Path(path), cache, variant)
+        if runtime != "onnxruntime":
+            openvino = _load_openvino(folder, required=runtime == "openvino")
+            if openvino is not None:
+                return openvino
+        return OnnxEncoder(folder)
     except ImportError as exc:
         raise ModelError(
             f"the onnx backend needs onnxruntime and onnx ({exc.name} is missing, though policybot installs it);"
@@ -188,3 +202,20 @@ def _load_onnx(name: str, path: str, cache: Path, variant: str) -> OnnxEncoder:
         raise
     except Exception as exc:  # torch.onnx and onnxruntime raise many types
         raise ModelError(f"cannot run embedding model {name!r} with ONNX (cache {cache}): {exc}") from exc
+
+
+def _load_openvino(folder: Path, required: bool) -> OnnxEncoder | None:
+    """The export compiled by OpenVINO; None (ONNX Runtime serves) when it is not installed and not `required`."""
+    try:
+        from embeddings.openvino_model import OpenVinoEncoder
+    except ImportError as exc:
+        if required:
+            raise ModelError(
+                f"runtime openvino needs the openvino package ({exc.name} is missing); pip install openvino,"
+                " or set `build_runtime: onnxruntime`"
+            ) from exc
+        log.info("openvino is not installed: embedding with ONNX Runtime")
+        return None
+    encoder = OpenVinoEncoder(folder)
+    log.info("embedding with OpenVINO in %s", encoder.precision)
+    return encoder

@@ -240,13 +240,8 @@ class OnnxEncoder:
 
     def __init__(self, folder: Path, threads: int = 0) -> None:
         import onnxruntime
-        from tokenizers import Tokenizer
 
-        self.layout = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        self.dimension = int(self.layout["dimension"])
-        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
-        self._tokenizer.enable_truncation(max_length=int(self.layout["max_seq_length"]))
-        self._tokenizer.no_padding()
+        self._read_tokenizer(folder)
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = threads
         options.log_severity_level = 3  # warnings about unused initializers are noise here
@@ -258,6 +253,19 @@ class OnnxEncoder:
             str(folder / "model.onnx"), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = [i.name for i in self._session.get_inputs()]
+
+    def _read_tokenizer(self, folder: Path) -> None:
+        from tokenizers import Tokenizer
+
+        self.layout = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+        self.dimension = int(self.layout["dimension"])
+        self._tokenizer = Tokenizer.from_file(str(folder / "tokenizer.json"))
+        self._tokenizer.enable_truncation(max_length=int(self.layout["max_seq_length"]))
+        self._tokenizer.no_padding()
+
+    def _forward(self, feeds: dict[str, np.ndarray]) -> np.ndarray:
+        """The transformer's last hidden state for a padded batch."""
+        return self._session.run(None, feeds)[0]
 
     def encode(self, texts: Sequence[str], batch_size: int = 32) -> np.ndarray:
         """Normalized float32 vectors, one row per text, in input order."""
@@ -278,7 +286,7 @@ class OnnxEncoder:
             feeds["attention_mask"][row, :n] = 1
             if "token_type_ids" in feeds:
                 feeds["token_type_ids"][row, :n] = e.type_ids
-        hidden = self._session.run(None, feeds)[0]
+        hidden = self._forward(feeds)
         if self.layout["pooling"] == "cls":
             pooled = hidden[:, 0]
         else:

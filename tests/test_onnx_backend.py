@@ -135,3 +135,54 @@ def test_unknown_backend_is_a_clear_config_error(tmp_path: Path) -> None:
     config.write_text("backend: tensorrt\n")
     with pytest.raises(ConfigError, match=r"backend must be .*'torch'.*'onnx-int8'.*got 'tensorrt'"):
         load_settings(config)
+
+
+def test_openvino_builds_with_vectors_that_rank_as_onnx_runtime_does(
+    onnx_embedder: SentenceTransformerEmbedder, onnx_cache: Path
+) -> None:
+    from embeddings.openvino_model import OpenVinoEncoder, native_bf16
+
+    openvino = SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache, runtime="openvino")
+    assert isinstance(openvino._onnx, OpenVinoEncoder)
+    assert openvino._onnx.precision == ("bf16" if native_bf16() else "f32")
+    assert openvino.name == onnx_embedder.name  # one index: the vectors are the same to four decimals
+    ours, reference = openvino.embed(TEXTS), onnx_embedder.embed(TEXTS)
+    cosine = np.sum(ours * reference, axis=1)
+    assert cosine.min() >= 0.9995, cosine
+    np.testing.assert_allclose(np.linalg.norm(ours, axis=1), 1.0, atol=1e-5)
+    assert np.array_equal(np.argsort(ours[1:] @ ours[0]), np.argsort(reference[1:] @ reference[0]))
+
+
+def test_policybot_index_embeds_with_openvino_and_questions_with_onnx_runtime(
+    shipped_settings: Settings, onnx_cache: Path
+) -> None:
+    from bot.wiring import load_embedder
+    from embeddings.onnx_model import OnnxEncoder
+    from embeddings.openvino_model import OpenVinoEncoder
+
+    settings = shipped_settings.model_copy(update={"backend": "onnx", "onnx_cache": onnx_cache})
+    assert settings.build_runtime == "auto"
+    assert isinstance(load_embedder(settings, building=True)._onnx, OpenVinoEncoder)
+    assert type(load_embedder(settings)._onnx) is OnnxEncoder
+    chosen = settings.model_copy(update={"build_runtime": "onnxruntime"})
+    assert type(load_embedder(chosen, building=True)._onnx) is OnnxEncoder
+
+
+def test_without_openvino_auto_builds_with_onnx_runtime_and_openvino_says_what_is_missing(
+    onnx_cache: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from embeddings.errors import ModelError
+    from embeddings.onnx_model import OnnxEncoder
+
+    monkeypatch.setitem(sys.modules, "openvino", None)  # `import openvino` raises ImportError
+    monkeypatch.delitem(sys.modules, "embeddings.openvino_model", raising=False)
+    auto = SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache, runtime="auto")
+    assert type(auto._onnx) is OnnxEncoder and auto.embed(["hi"]).shape == (1, 384)
+    with pytest.raises(ModelError, match="runtime openvino needs the openvino package"):
+        SentenceTransformerEmbedder(backend="onnx", onnx_cache=onnx_cache, runtime="openvino")
+
+
+def test_an_unknown_build_runtime_is_a_clear_config_error(tmp_path: Path) -> None:
+    (tmp_path / "config.yaml").write_text("build_runtime: tensorrt\n")
+    with pytest.raises(ConfigError, match="build_runtime"):
+        load_settings(tmp_path / "config.yaml")
