@@ -57,7 +57,7 @@ def test_bad_config_value_stops_the_start_with_one_line(tmp_path: Path, capsys: 
 @pytest.fixture
 def fake_model(monkeypatch: pytest.MonkeyPatch) -> None:
     """`policybot index` embeds with the fake embedder."""
-    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings: FakeEmbedder())
+    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings, **_: FakeEmbedder())
 
 
 @pytest.mark.usefixtures("fake_model")
@@ -214,7 +214,7 @@ def test_run_repairs_a_damaged_index_before_starting_the_repl(
 def test_a_missing_gate_set_is_named_before_the_model_loads(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    def no_model(settings: object) -> None:
+    def no_model(settings: object, building: bool = False) -> None:
         raise AssertionError("the model was loaded before the config was checked")
 
     monkeypatch.setattr("bot.wiring.load_embedder", no_model)
@@ -234,7 +234,7 @@ def test_a_question_with_invalid_utf8_is_answered_with_a_notice(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings: embedder)
+    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings, **_: embedder)
     config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index")
     assert main(["--config", str(config), "index"]) == 0
     capsys.readouterr()
@@ -266,7 +266,7 @@ def test_each_skipped_document_is_reported_once(knowledge_copy: Path, tmp_path: 
 
     (knowledge_copy / "broken.md").write_bytes(b"\xff\xfe not text")
     config = write_config(tmp_path / "config.yaml", knowledge_copy, tmp_path / "index")
-    fake = "import bot.wiring, tests.conftest as c; bot.wiring.load_embedder = lambda s: c.FakeEmbedder()"
+    fake = "import bot.wiring, tests.conftest as c; bot.wiring.load_embedder = lambda s, **_: c.FakeEmbedder()"
     for verbose in ([], ["-v"]):  # a real process: its stderr is what the user sees
         argv = [*verbose, "--config", str(config), "index", "--full"]
         command = f"{fake}; from bot.cli import main; raise SystemExit(main({argv!r}))"

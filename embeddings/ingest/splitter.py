@@ -49,7 +49,7 @@ def split_document(doc: Document, settings: SplitterSettings) -> list[Passage]:
     PDF passages never span pages and carry their page number in `metadata["page"]`.
     """
     blocks = _blocks(doc)
-    segmenter = pysbd.Segmenter(language="en", clean=False, char_span=True)
+    segmenter = pysbd.Segmenter(language="en", clean=False)
     passages: list[Passage] = []
     for block in blocks:
         for text in _fit(block.text, settings.max_chars, segmenter):
@@ -87,10 +87,32 @@ def _blocks(doc: Document) -> list[Block]:
 
 
 def sentence_spans(text: str, segmenter: pysbd.Segmenter | None = None) -> tuple[Span, ...]:
-    """(start, end) of each sentence in `text`, trimmed of surrounding white space."""
-    seg = segmenter or pysbd.Segmenter(language="en", clean=False, char_span=True)
+    """(start, end) of each sentence in `text`, trimmed of surrounding white space.
+
+    pysbd (clean=False) returns the sentences as written; each is found in the text after the one
+    before. pysbd's own `char_span` does the same with a new regex per sentence searched from the
+    start of the text: a third of the time of splitting a document. Should pysbd ever return a
+    sentence not in the text, its own offsets are used for that text.
+    """
+    seg = segmenter or pysbd.Segmenter(language="en", clean=False)
+    source = text.translate(_SEPARATORS_AS_SPACES)  # same length: offsets still fit `text`
     spans: list[Span] = []
-    for piece in seg.segment(text.translate(_SEPARATORS_AS_SPACES)):  # same length: offsets still fit `text`
+    cursor = 0
+    for sentence in seg.segment(source):
+        piece = sentence.strip()
+        if not piece:
+            continue
+        start = source.find(piece, cursor)
+        if start < 0:
+            return _spans_by_pysbd(text, source)
+        cursor = start + len(piece)
+        spans.append((start, cursor))
+    return tuple(spans) or ((0, len(text)),)
+
+
+def _spans_by_pysbd(text: str, source: str) -> tuple[Span, ...]:
+    spans: list[Span] = []
+    for piece in pysbd.Segmenter(language="en", clean=False, char_span=True).segment(source):
         start, end = piece.start, piece.end
         while start < end and text[start].isspace():
             start += 1

@@ -43,7 +43,7 @@ def config(
     text = text.replace("index_dir: index\n", f"index_dir: {tmp_path / 'index'}\n")
     text = text.replace("gate_eval_set: tests/data/eval.yaml\n", f"gate_eval_set: {EVAL_SET}\n")
     (tmp_path / "config.yaml").write_text(text, encoding="utf-8")
-    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings: embedder)
+    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings, **_: embedder)
     return tmp_path / "config.yaml"
 
 

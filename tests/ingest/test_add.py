@@ -158,7 +158,7 @@ def test_a_local_pdf_is_copied_indexed_and_cited_by_page(
     monkeypatch: pytest.MonkeyPatch,
     embedder: SentenceTransformerEmbedder,
 ) -> None:
-    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings: embedder)  # the real model, loaded once
+    monkeypatch.setattr("bot.wiring.load_embedder", lambda settings, **_: embedder)  # the real model, loaded once
     source = tmp_path / "downloads" / "Made in China.pdf"
     source.parent.mkdir()
     source.write_bytes(china_pdf())
