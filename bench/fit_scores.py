@@ -86,13 +86,13 @@ def write_squad_knowledge(data: dict[str, Any], folder: Path) -> None:
         (folder / f"{article['title']}.txt").write_text(text, encoding="utf-8")
 
 
-def indexed_answerer(work: Path, knowledge: Path) -> Answerer:
-    """Index `knowledge` into `work` with the default settings (no gate) and load the answerer."""
+def indexed_answerer(work: Path, knowledge: Path, runtime: str = "auto") -> Answerer:
+    """Index `knowledge` into `work` (default settings, no gate, `runtime` as build_runtime); load the answerer."""
     work.mkdir(parents=True, exist_ok=True)
     config = work / "config.yaml"
     config.write_text(
-        f"knowledge_dir: {knowledge}\nindex_dir: {work / 'index'}\nindexing:\n  gate_eval_set: null\n"
-        "  reload_seconds: 0\n",
+        f"knowledge_dir: {knowledge}\nindex_dir: {work / 'index'}\nbuild_runtime: {runtime}\n"
+        "indexing:\n  gate_eval_set: null\n  reload_seconds: 0\n",
         encoding="utf-8",
     )
     with contextlib.redirect_stdout(io.StringIO()):
@@ -198,17 +198,18 @@ def figures(examples: list[Example], sentence: Trees, question: Logistic) -> dic
     return {"first": first / answerable, "any4": anyq / answerable, "scores": scores}
 
 
-def all_examples(data: dict[str, Any], work: Path) -> tuple[list[Example], dict[str, Answerer]]:
-    """Every SQuAD question and every policy-set case, indexed and scored into feature rows."""
+def all_examples(data: dict[str, Any], work: Path, runtime: str = "auto") -> tuple[list[Example], dict[str, Answerer]]:
+    """Every SQuAD question and every policy-set case, indexed (`runtime`: build_runtime), scored into feature rows."""
     write_squad_knowledge(data, work / "squad" / "knowledge")
-    answerers = {"squad": indexed_answerer(work / "squad", work / "squad" / "knowledge")}
+    answerers = {"squad": indexed_answerer(work / "squad", work / "squad" / "knowledge", runtime)}
     examples = collect(answerers["squad"], squad_questions(data), work)
-    answerers["shipped"] = indexed_answerer(work / "shipped", ROOT / "knowledge")
+    answerers["shipped"] = indexed_answerer(work / "shipped", ROOT / "knowledge", runtime)
     examples += collect(answerers["shipped"], policy_cases("policy", ROOT / "tests/data/eval.yaml"), work)
     from tests.answering.test_extra_knowledge import build_extra_knowledge
 
     shutil.rmtree(work / "extra" / "knowledge", ignore_errors=True)
-    answerers["extra"] = indexed_answerer(work / "extra", build_extra_knowledge(work / "extra" / "knowledge"))
+    extra = build_extra_knowledge(work / "extra" / "knowledge")
+    answerers["extra"] = indexed_answerer(work / "extra", extra, runtime)
     examples += collect(answerers["extra"], policy_cases("policy-extra", ROOT / "tests/data/eval_extra.yaml"), work)
     return examples, answerers
 

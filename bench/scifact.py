@@ -2,7 +2,7 @@
 lexical and hybrid retrieval, against the published figures.
 
 Reproduce with:  .venv/bin/python bench/scifact.py [--work /tmp/policybot-scifact] [--split test|train]
-                 [--backend torch|onnx|onnx-int8]
+                 [--backend torch|onnx|onnx-int8] [--runtime openvino] [--sweep]
 The data is read from ../shared/datasets/scifact/scifact.zip (evaluation only; never copied into
 the repository). Documents are written as text files with a sidecar title into --work, indexed
 with `build_index` (incremental: a second run reuses the index), and each query is answered by
@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from embeddings.embedder import BACKENDS, SentenceTransformerEmbedder  # noqa: E402
+from embeddings.embedder import BACKENDS, RUNTIMES, SentenceTransformerEmbedder  # noqa: E402
 from embeddings.index.build import build_index  # noqa: E402
 from embeddings.index.loaded import load_index  # noqa: E402
 from embeddings.ingest.splitter import SplitterSettings  # noqa: E402
@@ -142,6 +142,12 @@ def main() -> None:
     parser.add_argument("--split", choices=("test", "train"), default="test")
     parser.add_argument("--sweep", action="store_true", help="also try other fusions and weights (for tuning on train)")
     parser.add_argument("--backend", choices=BACKENDS, default="torch", help="the encoder backend (config's `backend`)")
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIMES,
+        default="onnxruntime",
+        help="what embeds the corpus with --backend onnx (config's `build_runtime`; queries always onnxruntime)",
+    )
     args = parser.parse_args()
     if not args.data.is_file():
         sys.exit(f"SciFact not found at {args.data}")
@@ -156,8 +162,13 @@ def main() -> None:
 
     settings = load_settings(ROOT / "config.yaml")
     embedder = SentenceTransformerEmbedder(backend=args.backend, onnx_cache=settings.onnx_cache)
-    index_dir = args.work / ("index" if args.backend == "torch" else f"index-{args.backend}")
-    report = build_index(args.work / "knowledge", index_dir, embedder, SplitterSettings())
+    builder = embedder
+    name = "index" if args.backend == "torch" else f"index-{args.backend}"
+    if args.backend == "onnx" and args.runtime != "onnxruntime":
+        builder = SentenceTransformerEmbedder(backend="onnx", onnx_cache=settings.onnx_cache, runtime=args.runtime)
+        name += f"-{args.runtime}"
+    index_dir = args.work / name
+    report = build_index(args.work / "knowledge", index_dir, builder, SplitterSettings())
     print(f"index ({args.backend}): {report.summary()}")
     index = load_index(index_dir)
     r = settings.retrieval
@@ -189,7 +200,9 @@ def main() -> None:
             row(f"hybrid ({fusion}{'' if fusion == 'rrf' else f', w={weight}'})", evaluate(retriever, data))
     print(f"total {time.perf_counter() - started:.0f}s")
     backend = "" if args.backend == "torch" else f" --backend {args.backend}"
-    print(f"reproduce: .venv/bin/python bench/scifact.py --split {args.split}{backend}")
+    runtime = f" --runtime {args.runtime}" if builder is not embedder else ""
+    sweep = " --sweep" if args.sweep else ""
+    print(f"reproduce: .venv/bin/python bench/scifact.py --split {args.split}{backend}{runtime}{sweep}")
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Open-retrieval SQuAD 2.0 (8 articles) through the bot's own answerer, cross-validated by article,
 beside three baselines measured in the same run.
 
-Reproduce with:  .venv/bin/python bench/squad.py [--work /tmp/policybot-fit] [--sample]
+Reproduce with:  .venv/bin/python bench/squad.py [--work /tmp/policybot-fit] [--sample] [--runtime onnxruntime]
 
 The data is read from ../shared/datasets/squad2/dev-8-articles.json (evaluation only; never copied
 into the repository). Each article becomes one plain-text document without metadata. For each
@@ -104,10 +104,13 @@ def run() -> None:
     parser.add_argument("--sample", action="store_true", help="the dataset README's 500 + 500 sample only")
     parser.add_argument("--c", type=float, default=1.0)
     parser.add_argument("--max-abstained", type=float, default=0.05)
+    parser.add_argument(
+        "--runtime", choices=("auto", "openvino", "onnxruntime"), default="auto", help="build_runtime of the indexes"
+    )
     args = parser.parse_args()
     data = json.loads(fit_scores.data_path(args.data).read_text(encoding="utf-8"))
     data["data"] = data["data"][: args.articles or None]  # the first N articles: a quick check that it runs
-    examples, answerers = fit_scores.all_examples(data, args.work)
+    examples, answerers = fit_scores.all_examples(data, args.work, args.runtime)
     answerer = answerers["squad"]
     questions = fit_scores.squad_questions(data)
     if args.sample:
@@ -167,7 +170,8 @@ def run() -> None:
     print("|---|---|---|---|")
     for name, f in baselines(answerer, data, picked, args.work).items():
         print(f"| {name} | {f['first quote']:.3f} | {f['first passage']:.3f} | {f['auc']:.3f} |")
-    print(f"\nreproduce: .venv/bin/python bench/squad.py{' --sample' if args.sample else ''}")
+    runtime = "" if args.runtime == "auto" else f" --runtime {args.runtime}"
+    print(f"\nreproduce: .venv/bin/python bench/squad.py{' --sample' if args.sample else ''}{runtime}")
 
 
 if __name__ == "__main__":
