@@ -97,7 +97,7 @@ class SentenceTransformerEmbedder:
     exported to ONNX with onnxruntime, and import no torch once the export is in `onnx_cache`
     (made there on first use, offline); "torch" runs `SentenceTransformer`.
     `runtime` (backend "onnx" only): "openvino" runs that export with OpenVINO, in bf16 where the
-    CPU computes it natively (2.6x faster here; vectors at cosine >= 0.9999 to fp32), for index
+    CPU computes it natively (2.2x the texts/s here; vectors at cosine >= 0.9999 to fp32), for index
     builds; "auto" = openvino when it is installed, else onnxruntime.
     """
 

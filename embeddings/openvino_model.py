@@ -1,8 +1,9 @@
 """The exported ONNX model run by OpenVINO, for bulk embedding (index builds).
 
 On a CPU that computes bfloat16 natively (Intel AMX or AVX-512 BF16, as OpenVINO reports it) the
-model runs in bf16: 2.6x the texts per second of ONNX Runtime in fp32 here, with vectors at
-cosine >= 0.9999 to fp32 (`bench/throughput.py --runtime openvino`). Elsewhere it runs in f32.
+model runs in bf16: 2.2x the texts per second of ONNX Runtime in fp32 here, with vectors at
+cosine >= 0.9999 to fp32 (`bench/throughput.py --runtime openvino` / `--runtime onnxruntime`).
+Elsewhere it runs in f32.
 Tokenizing and pooling are OnnxEncoder's own, so only the transformer's forward pass differs.
 """
 
