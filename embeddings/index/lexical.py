@@ -81,7 +81,7 @@ class LexicalIndex:
 
     def _tokens(self, text: str) -> tuple[str, ...]:
         # What bm25s.tokenize gives for one text (the passages were indexed with it), without its
-        # per-call progress bars and stopword set: a fifth of a 1M-passage answer went to those.
+        # per-call progress bars and stopword set: an eighth of a 1M-passage answer went to those.
         words = [w for w in _SPLIT(text.lower()) if w not in _STOPWORD_SET]
         return tuple(self._stemmer.stemWords(words))
 

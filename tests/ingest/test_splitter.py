@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from embeddings.ingest.documents import Document, read_document
-from embeddings.ingest.splitter import SplitterSettings, split_document
+from embeddings.ingest.splitter import SplitterSettings, sentence_spans, split_document
 
 ROOT = Path(__file__).resolve().parents[2]
 US = "united-states/key-policies.md"
@@ -81,3 +81,13 @@ def test_plain_text_bullets_become_list_items() -> None:
     assert passages[1].text == "Grow jobs."
     assert passages[0].list_id == passages[1].list_id == passages[2].list_id
     assert passages[3].list_id is None
+
+
+def test_a_sentence_the_segmenter_rewrote_still_gets_its_place_in_the_text() -> None:
+    text = "The plan was published in 2012. It set five objectives."
+
+    class Rewriting:  # pysbd with clean=False returns sentences as written; should it ever not
+        def segment(self, text: str) -> list[str]:
+            return ["The plan was published in 2012 .", "It set five objectives."]
+
+    assert sentence_spans(text, Rewriting()) == sentence_spans(text) == ((0, 31), (32, 55))  # type: ignore[arg-type]
