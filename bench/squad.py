@@ -36,6 +36,7 @@ import pysbd  # noqa: E402
 from bot.answering.answer_types import classify  # noqa: E402
 from bot.answering.answerer import Answerer  # noqa: E402
 from bot.answering.scoring import Scores  # noqa: E402
+from embeddings.embedder import RUNTIMES  # noqa: E402
 from embeddings.index.lexical import LexicalIndex  # noqa: E402
 
 
@@ -104,9 +105,7 @@ def run() -> None:
     parser.add_argument("--sample", action="store_true", help="the dataset README's 500 + 500 sample only")
     parser.add_argument("--c", type=float, default=1.0)
     parser.add_argument("--max-abstained", type=float, default=0.05)
-    parser.add_argument(
-        "--runtime", choices=("auto", "openvino", "onnxruntime"), default="auto", help="build_runtime of the indexes"
-    )
+    parser.add_argument("--runtime", choices=RUNTIMES, default="auto", help="build_runtime of the indexes")
     args = parser.parse_args()
     data = json.loads(fit_scores.data_path(args.data).read_text(encoding="utf-8"))
     data["data"] = data["data"][: args.articles or None]  # the first N articles: a quick check that it runs

@@ -20,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from bot.errors import ConfigError
-from embeddings.embedder import embedding_name
+from embeddings.embedder import Runtime, embedding_name
 from embeddings.errors import PolicyBotError
 from embeddings.ingest.add import IngestSettings
 from embeddings.ingest.splitter import SplitterSettings
@@ -181,10 +181,10 @@ class Settings(_Strict):
     onnx_cache: Path = Field(
         Path("~/.cache/policybot/onnx"), description="where the onnx backends keep the model exported once"
     )
-    build_runtime: Literal["auto", "openvino", "onnxruntime"] = Field(
+    build_runtime: Runtime = Field(
         "auto",
         description="runs the onnx model when `policybot index` embeds: openvino (bf16 where the CPU has it), "
-        "onnxruntime, or auto (openvino when installed); questions always use onnxruntime",
+        "onnxruntime, or auto (openvino when installed); the bot embeds the questions it answers with onnxruntime",
     )
     splitter: SplitterSettings = SplitterSettings()
     retrieval: RetrievalSettings = RetrievalSettings()

@@ -16,7 +16,7 @@ from embeddings.index.meta import check_compatible
 
 def load_embedder(settings: Settings, building: bool = False) -> SentenceTransformerEmbedder:
     """The embedding model, run by the configured backend (torch, onnx or onnx-int8); `building`:
-    for an index build, whose bulk of texts `build_runtime` embeds (questions: onnxruntime)."""
+    for an index build, whose texts (and its gate's questions) `build_runtime` embeds."""
     return SentenceTransformerEmbedder(
         settings.model,
         batch_size=settings.batch_size,
